@@ -1,0 +1,80 @@
+//! Command-line arguments. Cargo runs `cargo-faasm-py faasm-py ARGS…` for
+//! `cargo faasm-py ARGS…`, hence the outer one-variant enum.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::default())]
+pub enum Cargo {
+    /// Build CPython (and its packages) for wasm32-wasi and run it under wasmtime.
+    #[command(name = "faasm-py", version)]
+    FaasmPy(FaasmPy),
+}
+
+#[derive(Debug, Args)]
+pub struct FaasmPy {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Path to the workspace's Cargo.toml.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Cargo's target directory (where python.wasm and logs go).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+    /// Cache for downloads, toolchain and stage outputs
+    /// [default: $FAASM_PY_CACHE, else ~/.cache/faasm-py].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Never download: every input must already be in the cache.
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Parallel jobs for make and ninja [default: number of CPUs].
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// More progress output.
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Only errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build everything, or one stage and what it needs.
+    Build {
+        /// fetch, toolchain, host-python, zlib, bzip2, xz, cpython, link, runtime.
+        stage: Option<String>,
+    },
+    /// Download and verify every pinned input.
+    Fetch,
+    /// Run python.wasm with the current directory mounted read-write.
+    Run(RunArgs),
+    /// Remove build outputs (and, with --downloads, the download cache).
+    Clean {
+        /// Also remove downloaded sources and tools.
+        #[arg(long)]
+        downloads: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Stop the guest after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Linear-memory cap for the guest, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory: usize,
+    /// Arguments for python, after `--`.
+    #[arg(last = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}

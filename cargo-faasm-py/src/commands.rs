@@ -1,0 +1,133 @@
+//! What each subcommand does.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::cli::{Command, FaasmPy, Global, RunArgs};
+use crate::layout::Layout;
+use crate::pins::Pins;
+use crate::stage::{self, Context};
+use crate::ui::{Ui, Verbosity};
+
+pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
+    let ui = Ui {
+        verbosity: if args.global.quiet {
+            Verbosity::Quiet
+        } else if args.global.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        },
+        show_fresh: true,
+    };
+    let layout = Layout::discover(
+        args.global.manifest_path.as_deref(),
+        args.global.target_dir.as_deref(),
+        args.global.cache_dir.as_deref(),
+    )?;
+    match args.command {
+        Command::Build { stage } => {
+            build(&layout, &args.global, stage.as_deref(), &ui)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fetch => {
+            build(&layout, &args.global, Some("fetch"), &ui)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(run_args) => {
+            // Bring stale outputs up to date, quietly when nothing is stale.
+            let quiet_ui = Ui {
+                show_fresh: false,
+                ..ui.clone()
+            };
+            build(&layout, &args.global, None, &quiet_ui)?;
+            run(&layout, run_args, &ui)
+        }
+        Command::Clean { downloads } => {
+            clean(&layout, downloads, &ui)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) -> Result<()> {
+    let pins = Pins::load(&layout.sources_toml())?;
+    let jobs = global
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let cx = Context::new(layout, &pins, global.offline, jobs);
+    let stages = crate::stages::all();
+    let plan = stage::plan(&stages, target)?;
+    stage::run(&cx, &plan, ui)
+}
+
+/// Exit codes for guest failures that are not an exit, as shells know them.
+const EXIT_TRAP: u8 = 134;
+const EXIT_TIMEOUT: u8 = 124;
+const EXIT_OOM: u8 = 137;
+
+fn run(layout: &Layout, args: RunArgs, ui: &Ui) -> Result<ExitCode> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    if cwd.parent().is_none() {
+        bail!("refusing to mount / read-write into the guest: run from a project directory");
+    }
+    let guest_cwd = cwd
+        .to_str()
+        .context("the current directory's path is not UTF-8")?
+        .to_owned();
+    let engine = harness::Engine::new(harness::EngineOptions::default())?;
+    let loaded = engine.load_module_with(&layout.python_wasm(), &layout.modules(), || {
+        ui.info("compiling python.wasm for this machine (once per build)…")
+    })?;
+    let python = harness::Python::with_module(engine, loaded.module, &layout.runtime())?;
+    let scratch = tempfile::Builder::new()
+        .prefix("faasm-py-run-")
+        .tempdir()
+        .context("cannot create a scratch directory")?;
+    let outcome = python.run(harness::PythonRun {
+        args: args.args,
+        scratch: scratch.path().to_owned(),
+        cwd: Some((cwd, guest_cwd)),
+        extra_preopens: Vec::new(),
+        extra_env: Vec::new(),
+        stdin: harness::Input::Inherit,
+        stdout: harness::Output::Inherit,
+        stderr: harness::Output::Inherit,
+        deadline: args.timeout.map(Duration::from_secs_f64),
+        memory_limit: Some(args.memory << 20),
+    })?;
+    Ok(match outcome.status {
+        harness::Status::Exited(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        ref status => {
+            eprintln!("error: python.wasm {status}");
+            ExitCode::from(match status {
+                harness::Status::TimedOut { .. } => EXIT_TIMEOUT,
+                harness::Status::OutOfMemory { .. } => EXIT_OOM,
+                _ => EXIT_TRAP,
+            })
+        }
+    })
+}
+
+fn clean(layout: &Layout, downloads: bool, ui: &Ui) -> Result<()> {
+    let mut dirs = vec![
+        layout.out(),
+        layout.builds(),
+        layout.modules(),
+        layout.workspace.join("third-party/cpython"),
+    ];
+    if downloads {
+        dirs.push(layout.downloads());
+        dirs.push(layout.apt());
+    }
+    for dir in dirs {
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            ui.info(&format!("removing {}", dir.display()));
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}

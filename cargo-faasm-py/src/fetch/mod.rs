@@ -1,0 +1,169 @@
+//! The download cache: every pinned artifact, verified against its sha256.
+//!
+//! A file appears under `downloads/` only after its hash matched, so its
+//! presence is the proof; nothing is hashed again on later builds.
+
+mod debian;
+mod pypi;
+mod url;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::digest::sha256_file;
+use crate::layout::Layout;
+use crate::pins::{Artifact, Pins, Source};
+use crate::process::Log;
+
+pub struct Fetcher<'a> {
+    layout: &'a Layout,
+    pins: &'a Pins,
+    offline: bool,
+}
+
+impl<'a> Fetcher<'a> {
+    pub fn new(layout: &'a Layout, pins: &'a Pins, offline: bool) -> Self {
+        Self {
+            layout,
+            pins,
+            offline,
+        }
+    }
+
+    /// The cached, verified file of artifact `name`, downloading it if needed.
+    pub fn get(&self, name: &str, log: &mut Log) -> Result<PathBuf> {
+        let artifact = self.pins.get(name)?;
+        let dest = self.layout.downloads().join(&artifact.file);
+        if dest.is_file() {
+            return Ok(dest);
+        }
+        if self.offline {
+            bail!(
+                "{} ({name} {}) is not in the download cache {} and --offline was given",
+                artifact.file,
+                artifact.version,
+                self.layout.downloads().display()
+            );
+        }
+        log.step(&format!("download {}", artifact.file));
+        let staging = self.layout.downloads().join(".partial").join(name);
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)
+            .with_context(|| format!("cannot create {}", staging.display()))?;
+        let mut failures = Vec::new();
+        for source in &artifact.sources {
+            match self.try_source(artifact, source, &staging, log) {
+                Ok(file) => {
+                    verify(&file, artifact, source)?;
+                    std::fs::rename(&file, &dest).with_context(|| {
+                        format!("cannot move {} into {}", file.display(), dest.display())
+                    })?;
+                    let _ = std::fs::remove_dir_all(&staging);
+                    return Ok(dest);
+                }
+                Err(err) => {
+                    log.note(&format!("{source}: {err:#}"));
+                    failures.push(format!("{source}: {err:#}"));
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        bail!(
+            "cannot download {} from any of its sources:\n  {}",
+            artifact.file,
+            failures.join("\n  ")
+        )
+    }
+
+    /// Every pinned artifact.
+    pub fn get_all(&self, log: &mut Log) -> Result<Vec<PathBuf>> {
+        self.pins
+            .artifact
+            .keys()
+            .map(|name| self.get(name, log))
+            .collect()
+    }
+
+    fn try_source(
+        &self,
+        artifact: &Artifact,
+        source: &Source,
+        staging: &Path,
+        log: &mut Log,
+    ) -> Result<PathBuf> {
+        match source {
+            Source::Pypi { pypi } => pypi::download(pypi, &artifact.file, staging, log),
+            Source::Url { url } => url::download(url, &staging.join(&artifact.file), log),
+            Source::DebianPackage { debian, version } => {
+                let apt = debian::Apt::prepare(self.layout, &self.pins.debian.suite, log)?;
+                apt.download(debian, version, staging, log)
+            }
+            Source::DebianSourceFile {
+                debian_source,
+                file,
+            } => {
+                let apt = debian::Apt::prepare(self.layout, &self.pins.debian.suite, log)?;
+                apt.source_file(debian_source, file, staging, log)
+            }
+        }
+    }
+}
+
+/// Checks `file` against the pin; a mismatch deletes the file.
+pub fn verify(file: &Path, artifact: &Artifact, source: &Source) -> Result<()> {
+    let actual = sha256_file(file)?;
+    if actual != artifact.sha256 {
+        let _ = std::fs::remove_file(file);
+        bail!(
+            "sha256 mismatch for {} from {source}: expected {}, got {actual}; the file was removed",
+            artifact.file,
+            artifact.sha256
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(sha256: &str) -> Artifact {
+        Artifact {
+            version: "1".into(),
+            file: "f.tar.gz".into(),
+            sha256: sha256.into(),
+            sources: vec![Source::Url {
+                url: "https://example.org/f.tar.gz".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_matching_file_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.tar.gz");
+        std::fs::write(&file, "abc").unwrap();
+        let art = artifact("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        verify(&file, &art, &art.sources[0]).unwrap();
+        assert!(file.exists());
+    }
+
+    #[test]
+    fn a_wrong_hash_is_rejected_and_the_file_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.tar.gz");
+        std::fs::write(&file, "abd").unwrap();
+        let art = artifact(&"0".repeat(64));
+        let err = verify(&file, &art, &art.sources[0])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sha256 mismatch for f.tar.gz"), "{err}");
+        assert!(err.contains(&"0".repeat(64)), "{err}");
+        assert!(
+            err.contains("a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9"),
+            "{err}"
+        );
+        assert!(!file.exists());
+    }
+}

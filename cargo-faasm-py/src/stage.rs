@@ -1,0 +1,259 @@
+//! Stages: fingerprinted, resumable units of the build.
+//!
+//! A stage's output directory is `<cache>/build/<name>-<fingerprint>`, and it
+//! counts as built only once the stage has written `.complete` into it as its
+//! very last act. A directory without that mark is what an interrupted build
+//! left behind: it is removed and the stage starts over, so no later stage
+//! ever trusts a half-built tree. Different inputs give different
+//! directories, so switching between two pin sets rebuilds nothing twice.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::digest::Fingerprint;
+use crate::fetch::Fetcher;
+use crate::layout::Layout;
+use crate::pins::Pins;
+use crate::process::{Log, tail};
+use crate::ui::{Ui, human_duration};
+
+const COMPLETE: &str = ".complete";
+
+pub trait Stage {
+    fn name(&self) -> &'static str;
+    /// Stages whose outputs this one reads.
+    fn deps(&self) -> &'static [&'static str];
+    /// Adds every input besides the dependencies' fingerprints: pins,
+    /// flags, patch files, the recipe's own version.
+    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()>;
+    /// Builds into `out`, an empty directory.
+    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()>;
+    /// Makes the output visible where users look for it (cheap, idempotent).
+    fn publish(&self, _cx: &Context, _out: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// What every stage may use, plus the outputs of the stages built so far.
+pub struct Context<'a> {
+    pub layout: &'a Layout,
+    pub pins: &'a Pins,
+    pub fetcher: Fetcher<'a>,
+    pub jobs: usize,
+    built: Mutex<BTreeMap<&'static str, Built>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub dir: PathBuf,
+    pub fingerprint: String,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(layout: &'a Layout, pins: &'a Pins, offline: bool, jobs: usize) -> Self {
+        Self {
+            layout,
+            pins,
+            fetcher: Fetcher::new(layout, pins, offline),
+            jobs,
+            built: Mutex::default(),
+        }
+    }
+
+    /// The output directory of a stage this one depends on.
+    pub fn output(&self, stage: &str) -> Result<PathBuf> {
+        self.built
+            .lock()
+            .expect("stage table poisoned")
+            .get(stage)
+            .map(|b| b.dir.clone())
+            .with_context(|| format!("stage `{stage}` has not been built (missing dependency?)"))
+    }
+
+    fn record(&self, stage: &'static str, built: Built) {
+        self.built
+            .lock()
+            .expect("stage table poisoned")
+            .insert(stage, built);
+    }
+
+    fn fingerprint_of(&self, stage: &str) -> Option<String> {
+        self.built
+            .lock()
+            .expect("stage table poisoned")
+            .get(stage)
+            .map(|b| b.fingerprint.clone())
+    }
+}
+
+/// The stages needed for `target` (all when `None`), in pipeline order.
+pub fn plan<'s>(stages: &'s [Box<dyn Stage>], target: Option<&str>) -> Result<Vec<&'s dyn Stage>> {
+    let Some(target) = target else {
+        return Ok(stages.iter().map(|s| &**s).collect());
+    };
+    let by_name: BTreeMap<&str, &dyn Stage> = stages.iter().map(|s| (s.name(), &**s)).collect();
+    if !by_name.contains_key(target) {
+        let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+        bail!("unknown stage `{target}`; stages are: {}", names.join(", "));
+    }
+    let mut needed = std::collections::BTreeSet::new();
+    let mut todo = vec![target];
+    while let Some(name) = todo.pop() {
+        if needed.insert(name) {
+            todo.extend(by_name[name].deps());
+        }
+    }
+    Ok(stages
+        .iter()
+        .filter(|s| needed.contains(s.name()))
+        .map(|s| &**s)
+        .collect())
+}
+
+/// Builds the planned stages in order, skipping those already complete.
+pub fn run(cx: &Context, plan: &[&dyn Stage], ui: &Ui) -> Result<()> {
+    let total = plan.len();
+    for (index, stage) in plan.iter().enumerate() {
+        let name = stage.name();
+        let mut fp = Fingerprint::default();
+        fp.add("stage", name);
+        for dep in stage.deps() {
+            let dep_fp = cx
+                .fingerprint_of(dep)
+                .with_context(|| format!("stage `{name}` needs `{dep}`, which comes later"))?;
+            fp.add(dep, dep_fp);
+        }
+        stage
+            .inputs(cx, &mut fp)
+            .with_context(|| format!("cannot compute the inputs of stage `{name}`"))?;
+        let fingerprint = fp.hex();
+        let dir = cx
+            .layout
+            .builds()
+            .join(format!("{name}-{}", &fingerprint[..16]));
+        let counter = format!("[{}/{total}]", index + 1);
+        if dir.join(COMPLETE).is_file() {
+            ui.fresh(&counter, name);
+        } else {
+            build_one(cx, *stage, &dir, &fingerprint, &counter, ui)?;
+        }
+        cx.record(
+            name,
+            Built {
+                dir: dir.clone(),
+                fingerprint,
+            },
+        );
+        stage
+            .publish(cx, &dir)
+            .with_context(|| format!("cannot publish the output of stage `{name}`"))?;
+    }
+    Ok(())
+}
+
+fn build_one(
+    cx: &Context,
+    stage: &dyn Stage,
+    dir: &Path,
+    fingerprint: &str,
+    counter: &str,
+    ui: &Ui,
+) -> Result<()> {
+    let name = stage.name();
+    if dir.exists() {
+        ui.status(counter, name, "removing an unfinished earlier attempt");
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut log = Log::create(&cx.layout.logs().join(format!("{name}.log")))?;
+    let log_path = log.path().to_owned();
+    log.note(&format!(
+        "stage {name}, fingerprint {fingerprint}, output {}",
+        dir.display()
+    ));
+    ui.status(
+        counter,
+        name,
+        &format!("building (log: {})", log_path.display()),
+    );
+    let started = Instant::now();
+    let ticker = Ticker::start(ui, counter, name, log.step_handle(), started);
+    let result = stage.build(cx, dir, &mut log);
+    drop(ticker);
+    match result {
+        Ok(()) => {
+            std::fs::write(dir.join(COMPLETE), fingerprint)
+                .with_context(|| format!("cannot mark {} complete", dir.display()))?;
+            ui.status(
+                counter,
+                name,
+                &format!("built in {}", human_duration(started.elapsed())),
+            );
+            Ok(())
+        }
+        Err(err) => {
+            log.note(&format!("error: {err:#}"));
+            bail!(
+                "stage `{name}` failed after {}: {err:#}\n--- last lines of {} ---\n{}\n--- full log: {} ---",
+                human_duration(started.elapsed()),
+                log_path.display(),
+                tail(&log_path, 25),
+                log_path.display()
+            )
+        }
+    }
+}
+
+/// Prints "still building" lines with the current step while a stage runs.
+struct Ticker {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(
+        ui: &Ui,
+        counter: &str,
+        name: &str,
+        step: Arc<Mutex<String>>,
+        started: Instant,
+    ) -> Self {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let ui = ui.clone();
+        let counter = counter.to_owned();
+        let name = name.to_owned();
+        let interval = ui.progress_interval();
+        let thread = std::thread::spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                let step = step.lock().map(|s| s.clone()).unwrap_or_default();
+                ui.status(
+                    &counter,
+                    &name,
+                    &format!("{step} ({})", human_duration(started.elapsed())),
+                );
+            }
+        });
+        Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A stable 30 s progress interval unless the user asked for quiet output.
+pub fn default_interval() -> Duration {
+    Duration::from_secs(30)
+}

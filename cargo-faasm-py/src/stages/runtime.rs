@@ -1,0 +1,58 @@
+//! `runtime`: the tree the guest sees, mounted read-only at the prefix
+//! CPython was configured with: the standard library with its compiled
+//! bytecode (the guest cannot write `__pycache__`).
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::PYTHON_VERSION_SHORT;
+use super::cpython::install_dir;
+use super::util::publish_link;
+use crate::digest::Fingerprint;
+use crate::process::{Cmd, Log};
+use crate::stage::{Context, Stage};
+
+const RECIPE: &str = "1";
+
+pub struct Runtime;
+
+impl Stage for Runtime {
+    fn name(&self) -> &'static str {
+        "runtime"
+    }
+    fn deps(&self) -> &'static [&'static str] {
+        &["cpython"]
+    }
+    fn inputs(&self, _cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+        fp.add("recipe", RECIPE);
+        Ok(())
+    }
+
+    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+        let install = install_dir(&cx.output("cpython")?);
+        let lib = format!("lib/python{PYTHON_VERSION_SHORT}");
+        std::fs::create_dir_all(out.join("lib"))?;
+        log.step("copy the standard library");
+        // `cp -a` keeps the mtimes the installed bytecode was stamped with.
+        Cmd::new("cp")
+            .arg("-a")
+            .arg(install.join(&lib))
+            .arg(out.join("lib"))
+            .run(log)?;
+        // The static library and build files are for linking, not for the guest.
+        let config = out
+            .join(&lib)
+            .join(format!("config-{PYTHON_VERSION_SHORT}-wasm32-wasi"));
+        if config.exists() {
+            std::fs::remove_dir_all(&config)?;
+        }
+        // getpath warns unless the platform library directory exists.
+        std::fs::create_dir_all(out.join(&lib).join("lib-dynload"))?;
+        Ok(())
+    }
+
+    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
+        publish_link(out, &cx.layout.runtime())
+    }
+}

@@ -1,0 +1,239 @@
+//! `toolchain`: a wasi-sdk-shaped directory of compiler wrappers.
+//!
+//! clang and lld come from the pinned `ziglang` wheel, used as a plain clang
+//! driver (`zig clang`), never as `zig cc`: zig's own libc for wasm32-wasi
+//! declares functions wasi-libc lacks and has a less accurate libm. The
+//! sysroot is Debian's architecture-independent wasi-libc, libc++ and
+//! compiler-rt packages. With `WASI_SDK_PATH` set, the wrappers call that
+//! wasi-sdk instead. Either way later stages see the same `bin/` names.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+
+use super::util::write_script;
+use crate::digest::Fingerprint;
+use crate::process::{Cmd, Log};
+use crate::stage::{Context, Stage};
+
+pub const TARGET: &str = "wasm32-wasip1";
+const SYSROOT_DEBS: [&str; 4] = ["wasi-libc", "libcxx", "libcxxabi", "clang-rt"];
+/// Bumped when the recipe below changes in a way the pins do not show.
+const RECIPE: &str = "1";
+
+pub struct ToolchainStage;
+
+/// The toolchain as later stages use it.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    bin: PathBuf,
+}
+
+impl Toolchain {
+    pub fn at(out: &Path) -> Self {
+        Self {
+            bin: out.join("bin"),
+        }
+    }
+
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.bin.join(name)
+    }
+
+    /// `CC`, `CXX`, `AR` … as autotools and meson expect them, and `PATH`
+    /// with the wrappers first.
+    pub fn configure_env(&self, cmd: Cmd) -> Cmd {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![self.bin.clone()];
+        paths.extend(std::env::split_paths(&path));
+        let path = std::env::join_paths(paths).unwrap_or(path);
+        cmd.env("CC", self.tool("clang"))
+            .env("CPP", format!("{} -E", self.tool("clang").display()))
+            .env("CXX", self.tool("clang++"))
+            .env("AR", self.tool("llvm-ar"))
+            .env("RANLIB", self.tool("llvm-ranlib"))
+            .env("PATH", path)
+            // Nothing of the host's pkg-config world applies to wasm.
+            .env("PKG_CONFIG_LIBDIR", "/nonexistent")
+            .env_remove("PKG_CONFIG_PATH")
+    }
+}
+
+impl Stage for ToolchainStage {
+    fn name(&self) -> &'static str {
+        "toolchain"
+    }
+    fn deps(&self) -> &'static [&'static str] {
+        &["fetch"]
+    }
+    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+        fp.add("recipe", RECIPE);
+        match wasi_sdk_path() {
+            Some(sdk) => {
+                fp.add("wasi-sdk", sdk.to_string_lossy().as_bytes());
+            }
+            None => {
+                for name in std::iter::once("ziglang").chain(SYSROOT_DEBS) {
+                    fp.add(name, &cx.pins.get(name)?.sha256);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+        let bin = out.join("bin");
+        std::fs::create_dir_all(&bin)?;
+        match wasi_sdk_path() {
+            Some(sdk) => write_wasi_sdk_wrappers(&sdk, &bin)?,
+            None => assemble(cx, out, &bin, log)?,
+        }
+        smoke_test(&Toolchain::at(out), out, log)
+    }
+}
+
+fn wasi_sdk_path() -> Option<PathBuf> {
+    std::env::var_os("WASI_SDK_PATH")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+fn write_wasi_sdk_wrappers(sdk: &Path, bin: &Path) -> Result<()> {
+    if !sdk.join("bin/clang").is_file() {
+        bail!("WASI_SDK_PATH={} has no bin/clang", sdk.display());
+    }
+    let sysroot = sdk.join("share/wasi-sysroot");
+    let sdk_bin = sdk.join("bin");
+    let cc = format!(
+        "exec '{}' --target={TARGET} --sysroot='{}'",
+        sdk_bin.join("clang").display(),
+        sysroot.display()
+    );
+    write_script(&bin.join("clang"), &format!("{cc} \"$@\""))?;
+    write_script(
+        &bin.join("clang++"),
+        &format!("{cc} --driver-mode=g++ \"$@\""),
+    )?;
+    for tool in ["wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm"] {
+        write_script(
+            &bin.join(tool),
+            &format!("exec '{}' \"$@\"", sdk_bin.join(tool).display()),
+        )?;
+    }
+    Ok(())
+}
+
+/// zig's clang + Debian's sysroot, glued by a small resource directory.
+fn assemble(cx: &Context, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
+    log.step("unpack zig");
+    let wheel = cx.fetcher.get("ziglang", log)?;
+    let zig_dir = out.join("zig");
+    Cmd::new("unzip")
+        .args(["-q", "-o"])
+        .arg(&wheel)
+        .arg("-d")
+        .arg(&zig_dir)
+        .run(log)?;
+    let zig = zig_dir.join("ziglang/zig");
+    set_executable(&zig)?;
+
+    log.step("unpack sysroot");
+    let root = out.join("sysroot");
+    for name in SYSROOT_DEBS {
+        let deb = cx.fetcher.get(name, log)?;
+        Cmd::new("dpkg-deb")
+            .arg("-x")
+            .arg(&deb)
+            .arg(&root)
+            .run(log)?;
+    }
+    let usr = root.join("usr");
+    let libcxx_include = usr.join("lib/llvm-19/include/wasm32-wasi/c++/v1");
+    let libcxx_lib = usr.join("lib/wasm32-wasi");
+    let builtins = usr.join("lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a");
+    for needed in [
+        &libcxx_include,
+        &libcxx_lib,
+        &builtins,
+        &usr.join("include/wasm32-wasip1"),
+    ] {
+        if !needed.exists() {
+            bail!("the sysroot packages did not provide {}", needed.display());
+        }
+    }
+
+    // clang looks for its builtin headers and compiler-rt under its resource
+    // directory; zig's carries the headers, Debian's package the library.
+    log.step("resource directory");
+    let res = out.join("resource");
+    // The driver looks under the normalised triple, not the one we pass.
+    let rt_dir = res.join("lib/wasm32-unknown-wasip1");
+    std::fs::create_dir_all(&rt_dir)?;
+    std::os::unix::fs::symlink(zig_dir.join("ziglang/lib/include"), res.join("include"))
+        .context("cannot link clang's builtin headers")?;
+    std::fs::copy(&builtins, rt_dir.join("libclang_rt.builtins.a"))
+        .context("cannot copy compiler-rt builtins")?;
+
+    let zig = zig.display();
+    // -B makes the driver find our wasm-ld wrapper whatever PATH says.
+    let cc = format!(
+        "exec '{zig}' clang -resource-dir '{}' --target={TARGET} --sysroot='{}' -B '{}'",
+        res.display(),
+        usr.display(),
+        bin.display()
+    );
+    write_script(&bin.join("clang"), &format!("{cc} \"$@\""))?;
+    write_script(
+        &bin.join("clang++"),
+        &format!(
+            "{cc} --driver-mode=g++ -nostdinc++ -isystem '{}' -L '{}' \"$@\"",
+            libcxx_include.display(),
+            libcxx_lib.display()
+        ),
+    )?;
+    for (tool, sub) in [
+        ("wasm-ld", "wasm-ld"),
+        ("llvm-ar", "ar"),
+        ("llvm-ranlib", "ranlib"),
+    ] {
+        write_script(&bin.join(tool), &format!("exec '{zig}' {sub} \"$@\""))?;
+    }
+    Ok(())
+}
+
+fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+/// Compiles and links a C and a C++ program, so a broken toolchain fails
+/// here, with its own log, rather than deep inside CPython's configure.
+fn smoke_test(tc: &Toolchain, out: &Path, log: &mut Log) -> Result<()> {
+    log.step("smoke test");
+    let dir = out.join("smoke");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("hello.c"),
+        "#include <math.h>\n#include <stdio.h>\nint main(void) { printf(\"%g\\n\", log2(8.0)); return 0; }\n",
+    )?;
+    std::fs::write(
+        dir.join("hello.cpp"),
+        "#include <string>\n#include <vector>\nint main() { std::vector<std::string> v{\"a\"}; return (int)v.size() - 1; }\n",
+    )?;
+    Cmd::new(tc.tool("clang"))
+        .args(["-O2", "hello.c", "-o", "hello-c.wasm"])
+        .cwd(&dir)
+        .run(log)?;
+    Cmd::new(tc.tool("clang++"))
+        .args([
+            "-O2",
+            "-fno-exceptions",
+            "hello.cpp",
+            "-o",
+            "hello-cpp.wasm",
+        ])
+        .cwd(&dir)
+        .run(log)?;
+    Ok(())
+}

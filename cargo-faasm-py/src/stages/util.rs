@@ -1,0 +1,71 @@
+//! Small file-system steps shared by stages.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::process::{Cmd, Log};
+
+/// Unpacks a tarball into `dest`, dropping its top directory.
+pub fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
+    std::fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    Cmd::new("tar")
+        .arg("-xf")
+        .arg(tarball)
+        .arg("-C")
+        .arg(dest)
+        .arg("--strip-components=1")
+        .run(log)
+}
+
+/// Points `link` at `target`, replacing whatever link was there atomically.
+pub fn publish_link(target: &Path, link: &Path) -> Result<()> {
+    if std::fs::read_link(link).is_ok_and(|current| current == target) {
+        return Ok(());
+    }
+    let parent = link
+        .parent()
+        .with_context(|| format!("{} has no parent directory", link.display()))?;
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        link.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)
+        .with_context(|| format!("cannot create link {}", tmp.display()))?;
+    std::fs::rename(&tmp, link).with_context(|| {
+        format!(
+            "cannot replace {} (a directory in the way? remove it)",
+            link.display()
+        )
+    })
+}
+
+/// Writes an executable shell script.
+pub fn write_script(path: &Path, body: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_link_replaces_an_old_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let link = dir.path().join("sub/current");
+        publish_link(&a, &link).unwrap();
+        publish_link(&b, &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), b);
+    }
+}

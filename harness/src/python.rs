@@ -1,0 +1,234 @@
+//! The conventions for running python.wasm, so callers state only what
+//! differs between runs (arguments, directories, streams, limits).
+//!
+//! Layout seen by the guest:
+//! - [`GUEST_PREFIX`] (`/usr/local`): the runtime tree, read-only; it is
+//!   `PYTHONHOME`, so the stdlib is `/usr/local/lib/python3.13`.
+//! - [`GUEST_TMP`] (`/tmp`): a per-run scratch directory, read-write; `HOME`
+//!   and `TMPDIR`.
+//! - optionally a read-write working directory at a caller-chosen path.
+//!
+//! WASI preview 1 has no working directory, so the guest's `main()` calls
+//! `chdir($PWD)` before starting Python; `PWD` is therefore how the working
+//! directory is chosen.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use wasmtime::Module;
+
+use crate::engine::Engine;
+use crate::run::{self, Preopen, RunConfig};
+use crate::status::Outcome;
+use crate::stdio::{Input, Output};
+
+/// Where the runtime tree is mounted, read-only; also `PYTHONHOME`.
+pub const GUEST_PREFIX: &str = "/usr/local";
+/// Where the per-run scratch directory is mounted, read-write.
+pub const GUEST_TMP: &str = "/tmp";
+/// `argv[0]` for every run.
+pub const ARGV0: &str = "/usr/local/bin/python3.13";
+/// The stdlib, relative to the runtime tree.
+pub const STDLIB_DIR: &str = "lib/python3.13";
+
+/// python.wasm, compiled, plus the runtime tree it needs.
+#[derive(Debug, Clone)]
+pub struct Python {
+    engine: Engine,
+    module: Module,
+    runtime: PathBuf,
+}
+
+/// One python.wasm invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonRun {
+    /// Python's arguments, without `argv[0]` (e.g. `["-c", "pass"]`).
+    pub args: Vec<String>,
+    /// Host directory mounted read-write at [`GUEST_TMP`].
+    pub scratch: PathBuf,
+    /// Extra read-write mount (host dir, absolute guest path) that becomes
+    /// the working directory. Without it the working directory is
+    /// [`GUEST_TMP`].
+    pub cwd: Option<(PathBuf, String)>,
+    /// Further mounts (test data, site-packages, ...).
+    pub extra_preopens: Vec<Preopen>,
+    /// Added to the fixed environment; a name given here replaces the fixed
+    /// value. Output is block-buffered when captured, so pass
+    /// `PYTHONUNBUFFERED=1` to keep what was printed before a timeout.
+    pub extra_env: Vec<(String, String)>,
+    pub stdin: Input,
+    pub stdout: Output,
+    pub stderr: Output,
+    pub deadline: Option<Duration>,
+    pub memory_limit: Option<usize>,
+}
+
+impl PythonRun {
+    /// A run of `python <args>` with `scratch` as `/tmp`, captured output
+    /// and no limits.
+    pub fn new<S: Into<String>>(
+        args: impl IntoIterator<Item = S>,
+        scratch: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            args: args.into_iter().map(Into::into).collect(),
+            scratch: scratch.into(),
+            cwd: None,
+            extra_preopens: Vec::new(),
+            extra_env: Vec::new(),
+            stdin: Input::Null,
+            stdout: Output::Capture,
+            stderr: Output::Capture,
+            deadline: None,
+            memory_limit: None,
+        }
+    }
+
+    /// The guest working directory this run will use.
+    pub fn guest_cwd(&self) -> &str {
+        self.cwd
+            .as_ref()
+            .map_or(GUEST_TMP, |(_, guest)| guest.as_str())
+    }
+}
+
+impl Python {
+    /// Loads `wasm` (through the module cache in `cache_dir`) and checks
+    /// that `runtime` looks like a runtime tree.
+    pub fn new(engine: Engine, wasm: &Path, runtime: &Path, cache_dir: &Path) -> Result<Self> {
+        let module = engine.load_module(wasm, cache_dir)?;
+        Self::with_module(engine, module, runtime)
+    }
+
+    /// Like [`Python::new`] for an already loaded module, e.g. one from
+    /// [`Engine::load_module_with`] that reported a cache miss.
+    pub fn with_module(engine: Engine, module: Module, runtime: &Path) -> Result<Self> {
+        let stdlib = runtime.join(STDLIB_DIR);
+        if !stdlib.is_dir() {
+            bail!(
+                "{} is not a Python runtime tree: {} is not a directory",
+                runtime.display(),
+                stdlib.display()
+            );
+        }
+        Ok(Self {
+            engine,
+            module,
+            runtime: runtime.to_path_buf(),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// The host runtime tree mounted at [`GUEST_PREFIX`].
+    pub fn runtime(&self) -> &Path {
+        &self.runtime
+    }
+
+    /// Runs python.wasm once; see [`run::run`] for what is an error.
+    pub fn run(&self, r: PythonRun) -> Result<Outcome> {
+        let what = format!("running python {}", r.args.join(" "));
+        let cfg = self.run_config(r)?;
+        run::run(&self.engine, &self.module, cfg).with_context(|| what)
+    }
+
+    /// The [`RunConfig`] that [`Python::run`] uses for `r`.
+    pub fn run_config(&self, r: PythonRun) -> Result<RunConfig> {
+        let env = python_env(&r);
+        let mut args = Vec::with_capacity(r.args.len() + 1);
+        args.push(ARGV0.to_owned());
+        args.extend(r.args);
+
+        let mut preopens = vec![
+            Preopen::read_only(&self.runtime, GUEST_PREFIX),
+            Preopen::read_write(r.scratch, GUEST_TMP),
+        ];
+        if let Some((host, guest)) = r.cwd {
+            if !guest.starts_with('/') {
+                bail!("the guest working directory {guest:?} is not an absolute path");
+            }
+            preopens.push(Preopen::read_write(host, guest));
+        }
+        preopens.extend(r.extra_preopens);
+
+        Ok(RunConfig {
+            args,
+            env,
+            preopens,
+            stdin: r.stdin,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            deadline: r.deadline,
+            memory_limit: r.memory_limit,
+            ..RunConfig::default()
+        })
+    }
+}
+
+/// The guest environment: the fixed variables, with `extra_env` added and
+/// overriding any fixed one of the same name (WASI does not deduplicate,
+/// and libc's `getenv` would see the first).
+pub fn python_env(r: &PythonRun) -> Vec<(String, String)> {
+    let fixed = [
+        ("PYTHONHOME", GUEST_PREFIX),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+        ("HOME", GUEST_TMP),
+        ("TMPDIR", GUEST_TMP),
+        ("LANG", "C.UTF-8"),
+        ("PWD", r.guest_cwd()),
+    ];
+    let overridden = |name: &str| r.extra_env.iter().any(|(k, _)| k == name);
+    fixed
+        .iter()
+        .filter(|(k, _)| !overridden(k))
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .chain(r.extra_env.iter().cloned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(r: &PythonRun) -> Vec<String> {
+        python_env(r)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
+    #[test]
+    fn default_env_uses_tmp_as_cwd() {
+        let r = PythonRun::new(["-c", "pass"], "/scratch");
+        assert_eq!(
+            env_of(&r),
+            [
+                "PYTHONHOME=/usr/local",
+                "PYTHONDONTWRITEBYTECODE=1",
+                "HOME=/tmp",
+                "TMPDIR=/tmp",
+                "LANG=C.UTF-8",
+                "PWD=/tmp",
+            ]
+        );
+    }
+
+    #[test]
+    fn cwd_mount_sets_pwd_and_extra_env_overrides() {
+        let mut r = PythonRun::new(["-m", "test"], "/scratch");
+        r.cwd = Some(("/host/work".into(), "/work".into()));
+        r.extra_env = vec![("LANG".into(), "C".into()), ("X".into(), "1".into())];
+        let env = env_of(&r);
+        assert!(env.contains(&"PWD=/work".to_owned()));
+        assert!(env.contains(&"LANG=C".to_owned()));
+        assert!(!env.contains(&"LANG=C.UTF-8".to_owned()));
+        assert_eq!(env.last().map(String::as_str), Some("X=1"));
+    }
+}

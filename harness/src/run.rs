@@ -1,0 +1,256 @@
+//! Running a WASI preview-1 command module once, in isolation.
+//!
+//! Every run gets a fresh store and WASI context holding exactly the
+//! arguments, environment, directories and streams in its [`RunConfig`], and
+//! executes on its own thread so the guest can have a large native stack.
+
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use wasmtime::{Linker, Module, Store, Trap};
+use wasmtime_wasi::p1::{self, WasiP1Ctx};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use crate::engine::Engine;
+use crate::error::WasmtimeResultExt;
+use crate::limiter::MemoryLimiter;
+use crate::status::{self, Outcome, Status};
+use crate::stdio::{self, Input, Output, Stream};
+use crate::ticker::TICK;
+
+/// Native stack beyond the engine's `max_wasm_stack` that a guest thread
+/// always gets, for host calls (WASI) and wasmtime's own frames.
+const HOST_STACK_HEADROOM: usize = 8 << 20;
+
+/// Default [`RunConfig::native_stack`].
+pub const DEFAULT_NATIVE_STACK: usize = 80 << 20;
+
+/// A host directory made visible to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preopen {
+    /// Directory on the host.
+    pub host: PathBuf,
+    /// Absolute path at which the guest sees it.
+    pub guest: String,
+    /// Whether the guest may create, modify and delete files in it.
+    pub writable: bool,
+}
+
+impl Preopen {
+    /// A directory the guest can only read.
+    pub fn read_only(host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            guest: guest.into(),
+            writable: false,
+        }
+    }
+
+    /// A directory the guest can read and write.
+    pub fn read_write(host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            guest: guest.into(),
+            writable: true,
+        }
+    }
+}
+
+/// Everything that defines one guest run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Guest argv; `args[0]` is the program name.
+    pub args: Vec<String>,
+    /// The guest's entire environment; nothing is inherited from the host.
+    pub env: Vec<(String, String)>,
+    /// Directories visible to the guest.
+    pub preopens: Vec<Preopen>,
+    pub stdin: Input,
+    pub stdout: Output,
+    pub stderr: Output,
+    /// Wall-clock limit; the guest is stopped (with a backtrace) after it.
+    /// Resolution is [`crate::TICK`].
+    pub deadline: Option<Duration>,
+    /// Cap on each linear memory, in bytes.
+    pub memory_limit: Option<usize>,
+    /// Native stack of the thread the guest runs on. Raised if needed to the
+    /// engine's `max_wasm_stack` plus room for host calls.
+    pub native_stack: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            args: Vec::new(),
+            env: Vec::new(),
+            preopens: Vec::new(),
+            stdin: Input::Null,
+            stdout: Output::Capture,
+            stderr: Output::Capture,
+            deadline: None,
+            memory_limit: None,
+            native_stack: DEFAULT_NATIVE_STACK,
+        }
+    }
+}
+
+/// Per-store host state.
+struct Host {
+    wasi: WasiP1Ctx,
+    limiter: MemoryLimiter,
+}
+
+/// Runs `module`'s `_start` under `cfg`.
+///
+/// Returns `Err` only when the run cannot be set up (a preopen or output
+/// file that cannot be opened, a module with unsatisfiable imports or no
+/// `_start`). Whatever the guest does ends up in [`Outcome::status`].
+pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<Outcome> {
+    let RunConfig {
+        args,
+        env,
+        preopens,
+        stdin,
+        stdout,
+        stderr,
+        deadline,
+        memory_limit,
+        native_stack,
+    } = cfg;
+
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .args(&args)
+        .envs(&env)
+        // The guest runs on a dedicated thread in a synchronous call, so
+        // blocking filesystem calls there need no detour through tokio.
+        .allow_blocking_current_thread(true);
+    for p in &preopens {
+        let perms = if p.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        builder
+            .preopened_dir(&p.host, &p.guest, perms)
+            .wt()
+            .with_context(|| format!("preopening {} as {}", p.host.display(), p.guest))?;
+    }
+    stdio::set_stdin(&mut builder, stdin);
+    let out = stdio::set_output(&mut builder, Stream::Stdout, &stdout)?;
+    let err = stdio::set_output(&mut builder, Stream::Stderr, &stderr)?;
+
+    let mut linker: Linker<Host> = Linker::new(engine.wasmtime());
+    p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
+        .wt()
+        .context("adding WASI preview 1 to the linker")?;
+
+    let mut store = Store::new(
+        engine.wasmtime(),
+        Host {
+            wasi: builder.build_p1(),
+            limiter: MemoryLimiter::new(memory_limit),
+        },
+    );
+    store.limiter(|h| &mut h.limiter);
+    store.set_epoch_deadline(deadline.map_or(u64::MAX / 2, deadline_ticks));
+    store.epoch_deadline_trap();
+
+    let module = module.clone();
+    let stack = native_stack.max(
+        engine
+            .options()
+            .max_wasm_stack
+            .saturating_add(HOST_STACK_HEADROOM),
+    );
+    let guest = thread::Builder::new()
+        .name("wasm-guest".into())
+        .stack_size(stack)
+        .spawn(move || execute(store, linker, module, deadline.is_some()))
+        .context("spawning the guest thread")?;
+    let (status, elapsed, refused) = guest
+        .join()
+        .map_err(|panic| anyhow!("the guest thread panicked: {}", panic_message(&panic)))??;
+
+    let status = match (memory_limit, status) {
+        (Some(limit), Status::Trapped { .. }) if refused => Status::OutOfMemory { limit },
+        (Some(limit), Status::Exited(code)) if refused && code != 0 => {
+            Status::OutOfMemory { limit }
+        }
+        (_, status) => status,
+    };
+    Ok(Outcome {
+        status,
+        stdout: out.bytes(),
+        stderr: err.bytes(),
+        elapsed,
+    })
+}
+
+/// Ticks from now until `deadline` has surely passed: the next tick may
+/// come at any moment, hence one extra.
+fn deadline_ticks(deadline: Duration) -> u64 {
+    let ticks = deadline.as_nanos().div_ceil(TICK.as_nanos()) + 1;
+    u64::try_from(ticks)
+        .unwrap_or(u64::MAX / 2)
+        .min(u64::MAX / 2)
+}
+
+/// Instantiates and calls `_start` (on the guest thread). Returns the
+/// status, the elapsed time and whether memory growth was refused.
+fn execute(
+    mut store: Store<Host>,
+    linker: Linker<Host>,
+    module: Module,
+    deadline_set: bool,
+) -> Result<(Status, Duration, bool)> {
+    let start = Instant::now();
+    let result = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => {
+            let entry = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .wt()
+                .context("the module has no `_start() -> ()` export")?;
+            entry.call(&mut store, ())
+        }
+        // The start function trapped, exited, or an initial memory was
+        // refused: all guest outcomes.
+        Err(e) if is_guest_failure(&e) || store.data().limiter.refused() => Err(e),
+        Err(e) => return Err(e).wt().context("instantiating the module"),
+    };
+    let elapsed = start.elapsed();
+    let status = match result {
+        Ok(()) => Status::Exited(0),
+        Err(e) => status::classify(&e, elapsed, deadline_set),
+    };
+    Ok((status, elapsed, store.data().limiter.refused()))
+}
+
+fn is_guest_failure(e: &wasmtime::Error) -> bool {
+    e.is::<Trap>() || e.is::<I32Exit>()
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_ticks_round_up_plus_one() {
+        assert_eq!(deadline_ticks(Duration::from_millis(200)), 21);
+        assert_eq!(deadline_ticks(Duration::from_millis(1)), 2);
+        assert_eq!(deadline_ticks(Duration::ZERO), 1);
+        assert_eq!(deadline_ticks(Duration::MAX), u64::MAX / 2);
+    }
+}
