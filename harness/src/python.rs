@@ -13,6 +13,7 @@
 //! directory is chosen.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -38,6 +39,10 @@ pub struct Python {
     engine: Engine,
     module: Module,
     runtime: PathBuf,
+    /// An empty directory mounted read-only at `/`: without a root, `/`
+    /// does not exist for the guest and `os.makedirs("/tmp/x")` fails.
+    /// Holds the mount points' parents (`/usr`) so they exist too.
+    root: Arc<tempfile::TempDir>,
 }
 
 /// One python.wasm invocation.
@@ -112,10 +117,15 @@ impl Python {
                 stdlib.display()
             );
         }
+        let root = tempfile::Builder::new()
+            .prefix("faasm-py-root-")
+            .tempdir()
+            .context("cannot create the guest's empty root directory")?;
         Ok(Self {
             engine,
             module,
             runtime: runtime.to_path_buf(),
+            root: Arc::new(root),
         })
     }
 
@@ -157,6 +167,12 @@ impl Python {
             preopens.push(Preopen::read_write(host, guest));
         }
         preopens.extend(r.extra_preopens);
+        for preopen in &preopens {
+            let inside_root = self.root.path().join(preopen.guest.trim_start_matches('/'));
+            std::fs::create_dir_all(&inside_root)
+                .with_context(|| format!("cannot create mount point {}", inside_root.display()))?;
+        }
+        preopens.insert(0, Preopen::read_only(self.root.path(), "/"));
 
         Ok(RunConfig {
             args,

@@ -18,7 +18,7 @@ use crate::stage::{Context, Stage};
 pub const PYTHON_VERSION_SHORT: &str = "3.13";
 /// Release build: optimised, no debug info in what ships.
 const OPT: &str = "-DNDEBUG -g0 -O2 -Wall";
-const RECIPE: &str = "1";
+const RECIPE: &str = "2";
 /// Where the guest finds the installation (CPython's default prefix).
 pub const GUEST_PREFIX: &str = "/usr/local";
 
@@ -163,7 +163,15 @@ fn write_link_info(out: &Path, build: &Path, install: &Path, log: &mut Log) -> R
         include: install.join(format!("include/python{PYTHON_VERSION_SHORT}")),
         cflags: cflags.split_whitespace().map(String::from).collect(),
         ldflags: ldflags.split_whitespace().map(String::from).collect(),
-        libs: libs.split_whitespace().map(String::from).collect(),
+        // Archives built inside the tree (libmpdec, expat, HACL) are named
+        // relative to the build directory.
+        libs: libs
+            .split_whitespace()
+            .map(|lib| match lib.starts_with('-') {
+                true => lib.to_owned(),
+                false => build.join(lib).to_string_lossy().into_owned(),
+            })
+            .collect(),
     };
     std::fs::write(out.join("link.json"), serde_json::to_string_pretty(&info)?)?;
     Ok(())
