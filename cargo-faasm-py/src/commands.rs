@@ -58,7 +58,7 @@ fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) -> Res
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let cx = Context::new(layout, &pins, global.offline, jobs);
-    let stages = crate::stages::all();
+    let stages = crate::stages::all(&pins);
     let plan = stage::plan(&stages, target)?;
     stage::run(&cx, &plan, ui)
 }

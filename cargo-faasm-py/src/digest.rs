@@ -41,6 +41,13 @@ impl Fingerprint {
         self
     }
 
+    /// Adds a file's contents (patches, shims: small inputs of a recipe).
+    pub fn add_file(&mut self, key: &str, path: &Path) -> Result<&mut Self> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(self.add(key, bytes))
+    }
+
     pub fn hex(&self) -> String {
         hex::encode(self.hasher.clone().finalize())
     }

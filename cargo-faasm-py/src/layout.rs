@@ -56,6 +56,14 @@ impl Layout {
     pub fn sources_toml(&self) -> PathBuf {
         self.workspace.join("third-party/sources.toml")
     }
+    /// Patches to upstream sources, one directory per package.
+    pub fn patches(&self) -> PathBuf {
+        self.workspace.join("third-party/patches")
+    }
+    /// Small C sources linked in to stand in for missing runtime pieces.
+    pub fn shims(&self) -> PathBuf {
+        self.workspace.join("third-party/shims")
+    }
     /// Verified downloads, named as in `sources.toml`.
     pub fn downloads(&self) -> PathBuf {
         self.cache.join("downloads")
@@ -86,6 +94,10 @@ impl Layout {
     /// The tree the guest sees read-only (a link to the runtime stage's output).
     pub fn runtime(&self) -> PathBuf {
         self.out().join("runtime")
+    }
+    /// The host python with native builds of the packages (the reference).
+    pub fn native_env(&self) -> PathBuf {
+        self.out().join("native")
     }
     /// Where the wasm CPython install is published in the checkout.
     pub fn cpython_install(&self) -> PathBuf {

@@ -10,6 +10,7 @@ mod pins;
 mod process;
 mod stage;
 mod stages;
+mod symbols;
 mod ui;
 
 use std::process::ExitCode;

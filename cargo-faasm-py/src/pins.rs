@@ -11,6 +11,35 @@ use serde::Deserialize;
 pub struct Pins {
     pub debian: DebianRelease,
     pub artifact: BTreeMap<String, Artifact>,
+    /// Packages built for the guest, in build order.
+    #[serde(default)]
+    pub package: Vec<Package>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Package {
+    pub name: String,
+    /// The artifact holding its source distribution.
+    pub sdist: String,
+    pub backend: Backend,
+    /// Artifacts (wheels) installed into the host build environment.
+    #[serde(default)]
+    pub build_tools: Vec<String>,
+    #[serde(default)]
+    pub meson_options: Vec<String>,
+    /// C files under `third-party/shims/` linked in with the package.
+    #[serde(default)]
+    pub shims: Vec<String>,
+    /// A native wheel of the same version, installed into the host
+    /// reference environment.
+    pub native_wheel: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    Meson,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +106,19 @@ impl Pins {
             artifact
                 .validate()
                 .with_context(|| format!("artifact `{name}`"))?;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for package in &pins.package {
+            let what = || format!("package `{}`", package.name);
+            if !names.insert(&package.name) {
+                bail!("package `{}` is listed twice", package.name);
+            }
+            let artifacts = std::iter::once(&package.sdist)
+                .chain(&package.build_tools)
+                .chain(&package.native_wheel);
+            for artifact in artifacts {
+                pins.get(artifact).with_context(what)?;
+            }
         }
         Ok(pins)
     }

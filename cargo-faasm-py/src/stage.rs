@@ -26,7 +26,7 @@ const COMPLETE: &str = ".complete";
 pub trait Stage {
     fn name(&self) -> &'static str;
     /// Stages whose outputs this one reads.
-    fn deps(&self) -> &'static [&'static str];
+    fn deps(&self) -> Vec<&'static str>;
     /// Adds every input besides the dependencies' fingerprints: pins,
     /// flags, patch files, the recipe's own version.
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()>;
@@ -268,17 +268,17 @@ mod tests {
     /// A stage that counts its builds and whose input is settable.
     struct Counting {
         name: &'static str,
-        deps: &'static [&'static str],
+        deps: Vec<&'static str>,
         input: Mutex<String>,
         builds: AtomicUsize,
         fail: bool,
     }
 
     impl Counting {
-        fn new(name: &'static str, deps: &'static [&'static str]) -> Self {
+        fn new(name: &'static str, deps: &[&'static str]) -> Self {
             Self {
                 name,
-                deps,
+                deps: deps.to_vec(),
                 input: Mutex::new("v1".into()),
                 builds: AtomicUsize::new(0),
                 fail: false,
@@ -290,7 +290,7 @@ mod tests {
         fn name(&self) -> &'static str {
             self.name
         }
-        fn deps(&self) -> &'static [&'static str] {
+        fn deps(&self) -> Vec<&'static str> {
             self.deps
         }
         fn inputs(&self, _cx: &Context, fp: &mut Fingerprint) -> Result<()> {

@@ -36,8 +36,8 @@ impl Stage for Zlib {
     fn name(&self) -> &'static str {
         "zlib"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["toolchain"]
+    fn deps(&self) -> Vec<&'static str> {
+        vec!["toolchain"]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "zlib", fp)
@@ -66,8 +66,8 @@ impl Stage for Bzip2 {
     fn name(&self) -> &'static str {
         "bzip2"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["toolchain"]
+    fn deps(&self) -> Vec<&'static str> {
+        vec!["toolchain"]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "bzip2", fp)
@@ -100,8 +100,8 @@ impl Stage for Xz {
     fn name(&self) -> &'static str {
         "xz"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["toolchain"]
+    fn deps(&self) -> Vec<&'static str> {
+        vec!["toolchain"]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "xz", fp)

@@ -39,6 +39,29 @@ pub struct LinkInfo {
 }
 
 impl LinkInfo {
+    /// libpython and every archive CPython links with (`-lz` found
+    /// through the `-L` directories before it; system libraries are not).
+    pub fn archives(&self) -> Vec<PathBuf> {
+        let mut archives = vec![self.libpython.clone()];
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for arg in &self.libs {
+            if let Some(dir) = arg.strip_prefix("-L") {
+                dirs.push(dir.into());
+            } else if let Some(name) = arg.strip_prefix("-l") {
+                let found = dirs
+                    .iter()
+                    .map(|d| d.join(format!("lib{name}.a")))
+                    .find(|p| p.is_file());
+                archives.extend(found);
+            } else if !arg.starts_with('-') {
+                archives.push(arg.into());
+            }
+        }
+        archives.sort();
+        archives.dedup();
+        archives
+    }
+
     pub fn load(cpython_out: &Path) -> Result<Self> {
         let path = cpython_out.join("link.json");
         let text = std::fs::read_to_string(&path)
@@ -56,8 +79,8 @@ impl Stage for Cpython {
     fn name(&self) -> &'static str {
         "cpython"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["toolchain", "host-python", "zlib", "bzip2", "xz"]
+    fn deps(&self) -> Vec<&'static str> {
+        vec!["toolchain", "host-python", "zlib", "bzip2", "xz"]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);

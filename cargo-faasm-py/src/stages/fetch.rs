@@ -14,8 +14,8 @@ impl Stage for Fetch {
     fn name(&self) -> &'static str {
         "fetch"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &[]
+    fn deps(&self) -> Vec<&'static str> {
+        vec![]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         for (name, artifact) in &cx.pins.artifact {

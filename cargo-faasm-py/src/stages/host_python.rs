@@ -24,8 +24,10 @@ impl Stage for HostPython {
     fn name(&self) -> &'static str {
         "host-python"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["fetch"]
+    fn deps(&self) -> Vec<&'static str> {
+        // Each stage fetches its own artifacts, which its inputs name; a
+        // dependency on `fetch` would rebuild it whenever any pin changed.
+        vec![]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);

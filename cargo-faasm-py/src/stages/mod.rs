@@ -1,19 +1,26 @@
 //! The pipeline: fetch → toolchain → host python → C libraries → cpython → link → runtime.
 
+pub mod build_tools;
 mod clibs;
-mod cpython;
+pub mod cpython;
 mod fetch;
-mod host_python;
+pub mod host_python;
 mod link;
+mod native;
+pub mod package;
 mod runtime;
 pub mod toolchain;
-mod util;
+pub mod util;
 
+use crate::pins::Pins;
 use crate::stage::Stage;
 
 /// Every stage, in pipeline order (each after the stages it depends on).
-pub fn all() -> Vec<Box<dyn Stage>> {
-    vec![
+/// Packages come from the pins, each a stage named after the package.
+pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
+    let packages = || pins.package.iter().map(|p| package::PackageStage::new(p));
+    let package_names: Vec<&'static str> = packages().map(|p| p.name()).collect();
+    let mut stages: Vec<Box<dyn Stage>> = vec![
         Box::new(fetch::Fetch),
         Box::new(toolchain::ToolchainStage),
         Box::new(host_python::HostPython),
@@ -21,9 +28,19 @@ pub fn all() -> Vec<Box<dyn Stage>> {
         Box::new(clibs::Bzip2),
         Box::new(clibs::Xz),
         Box::new(cpython::Cpython),
-        Box::new(link::Link),
-        Box::new(runtime::Runtime),
-    ]
+        Box::new(build_tools::BuildTools),
+    ];
+    for stage in packages() {
+        stages.push(Box::new(stage));
+    }
+    stages.push(Box::new(link::Link {
+        packages: package_names.clone(),
+    }));
+    stages.push(Box::new(runtime::Runtime {
+        packages: package_names,
+    }));
+    stages.push(Box::new(native::Native));
+    stages
 }
 
 pub use cpython::PYTHON_VERSION_SHORT;

@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use super::PYTHON_VERSION_SHORT;
 use super::cpython::install_dir;
+use super::host_python;
 use super::util::publish_link;
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
@@ -15,14 +16,19 @@ use crate::stage::{Context, Stage};
 
 const RECIPE: &str = "1";
 
-pub struct Runtime;
+pub struct Runtime {
+    /// Package stages whose Python files go into site-packages.
+    pub packages: Vec<&'static str>,
+}
 
 impl Stage for Runtime {
     fn name(&self) -> &'static str {
         "runtime"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["cpython"]
+    fn deps(&self) -> Vec<&'static str> {
+        let mut deps = vec!["host-python", "cpython"];
+        deps.extend(&self.packages);
+        deps
     }
     fn inputs(&self, _cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);
@@ -49,6 +55,27 @@ impl Stage for Runtime {
         }
         // getpath warns unless the platform library directory exists.
         std::fs::create_dir_all(out.join(&lib).join("lib-dynload"))?;
+
+        let site = out.join(&lib).join("site-packages");
+        std::fs::create_dir_all(&site)?;
+        for package in &self.packages {
+            log.step(&format!("copy {package}"));
+            let files = cx.output(package)?.join("site-packages");
+            Cmd::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", files.display()))
+                .arg(&site)
+                .run(log)?;
+        }
+        if !self.packages.is_empty() {
+            // The same interpreter version writes the same bytecode; the
+            // guest only reads it (timestamps kept by `cp -a`).
+            log.step("compile bytecode");
+            Cmd::new(host_python::python(&cx.output("host-python")?))
+                .args(["-m", "compileall", "-q", "-j0"])
+                .arg(&site)
+                .run(log)?;
+        }
         Ok(())
     }
 

@@ -63,8 +63,10 @@ impl Stage for ToolchainStage {
     fn name(&self) -> &'static str {
         "toolchain"
     }
-    fn deps(&self) -> &'static [&'static str] {
-        &["fetch"]
+    fn deps(&self) -> Vec<&'static str> {
+        // Each stage fetches its own artifacts, which its inputs name; a
+        // dependency on `fetch` would rebuild it whenever any pin changed.
+        vec![]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);

@@ -1,0 +1,66 @@
+//! `native`: the host python with the packages' native wheels: the
+//! reference that guest results are compared with.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::host_python;
+use super::util::publish_link;
+use crate::digest::Fingerprint;
+use crate::process::{Cmd, Log};
+use crate::stage::{Context, Stage};
+
+const RECIPE: &str = "1";
+
+pub struct Native;
+
+fn wheels<'a>(cx: &Context<'a>) -> Vec<&'a str> {
+    cx.pins
+        .package
+        .iter()
+        .filter_map(|p| p.native_wheel.as_deref())
+        .collect()
+}
+
+impl Stage for Native {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+    fn deps(&self) -> Vec<&'static str> {
+        vec!["host-python"]
+    }
+    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+        fp.add("recipe", RECIPE);
+        for wheel in wheels(cx) {
+            fp.add(wheel, &cx.pins.get(wheel)?.sha256);
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+        let python = host_python::python(&cx.output("host-python")?);
+        log.step("venv");
+        Cmd::new(&python)
+            .args(["-m", "venv"])
+            .arg(out.join("venv"))
+            .run(log)?;
+        let mut files = Vec::new();
+        for wheel in wheels(cx) {
+            files.push(cx.fetcher.get(wheel, log)?);
+        }
+        if files.is_empty() {
+            return Ok(());
+        }
+        log.step("install wheels");
+        Cmd::new(out.join("venv/bin/python"))
+            .args(["-m", "pip", "install", "--no-index", "--no-deps", "--quiet"])
+            .args(&files)
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .run(log)
+    }
+
+    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
+        publish_link(&out.join("venv"), &cx.layout.native_env())
+    }
+}

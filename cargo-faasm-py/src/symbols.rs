@@ -1,0 +1,196 @@
+//! Global symbols of wasm object archives, and which are defined twice.
+//!
+//! Code written as separate shared objects may define the same global
+//! symbol in two modules; natively each module binds to its own copy. Linked
+//! statically, wasm-ld takes one copy from the first archive that provides it
+//! and says nothing, and if the copies differ in signature, calls trap. So
+//! every strong global symbol defined by more than one archive is found here
+//! before linking.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use wasmparser::{KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo};
+
+/// The members of a `!<arch>` archive (GNU format, as llvm-ar writes).
+pub fn archive_members(bytes: &[u8]) -> Result<Vec<(String, &[u8])>> {
+    let Some(mut rest) = bytes.strip_prefix(b"!<arch>\n") else {
+        bail!("not an ar archive");
+    };
+    let mut long_names: &[u8] = &[];
+    let mut members = Vec::new();
+    while rest.len() >= 60 {
+        let (header, body) = rest.split_at(60);
+        let field = |range: std::ops::Range<usize>| {
+            std::str::from_utf8(&header[range]).unwrap_or("").trim_end()
+        };
+        let size: usize = field(48..58)
+            .parse()
+            .context("malformed archive member size")?;
+        if body.len() < size {
+            bail!("truncated archive member");
+        }
+        let data = &body[..size];
+        let name = field(0..16);
+        match name {
+            "/" | "/SYM64/" => {}
+            "//" => long_names = data,
+            _ => {
+                let name = if let Some(offset) = name.strip_prefix('/') {
+                    let offset: usize = offset.parse().context("malformed long member name")?;
+                    let tail = long_names.get(offset..).unwrap_or_default();
+                    let end = tail.iter().position(|&b| b == b'\n').unwrap_or(tail.len());
+                    String::from_utf8_lossy(&tail[..end])
+                        .trim_end_matches('/')
+                        .to_owned()
+                } else {
+                    name.trim_end_matches('/').to_owned()
+                };
+                members.push((name, data));
+            }
+        }
+        rest = &body[(size + (size & 1)).min(body.len())..];
+    }
+    Ok(members)
+}
+
+/// Strong, global, defined symbols of one wasm object file.
+pub fn defined_globals(object: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(object) {
+        let Payload::CustomSection(section) = payload? else {
+            continue;
+        };
+        let KnownCustom::Linking(linking) = section.as_known() else {
+            continue;
+        };
+        for subsection in linking.subsections() {
+            let Linking::SymbolTable(table) = subsection? else {
+                continue;
+            };
+            for symbol in table {
+                let (flags, name) = match symbol? {
+                    SymbolInfo::Func { flags, name, .. }
+                    | SymbolInfo::Global { flags, name, .. } => (flags, name),
+                    SymbolInfo::Data {
+                        flags,
+                        name,
+                        symbol: Some(_),
+                    } => (flags, Some(name)),
+                    _ => continue,
+                };
+                let skip =
+                    SymbolFlags::UNDEFINED | SymbolFlags::BINDING_LOCAL | SymbolFlags::BINDING_WEAK;
+                if let Some(name) = name
+                    && !flags.intersects(skip)
+                {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Every strong global symbol an archive defines.
+pub fn archive_globals(path: &Path) -> Result<BTreeSet<String>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut names = BTreeSet::new();
+    for (member, data) in
+        archive_members(&bytes).with_context(|| format!("reading {}", path.display()))?
+    {
+        if data.starts_with(b"\0asm") {
+            names.extend(
+                defined_globals(data)
+                    .with_context(|| format!("reading {member} in {}", path.display()))?,
+            );
+        }
+    }
+    Ok(names)
+}
+
+/// Symbol → the archives (two or more) that define it.
+pub fn duplicates(archives: &[PathBuf]) -> Result<BTreeMap<String, Vec<PathBuf>>> {
+    let mut definers: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for archive in archives {
+        if !seen.insert(archive) {
+            continue;
+        }
+        for name in archive_globals(archive)? {
+            definers.entry(name).or_default().push(archive.clone());
+        }
+    }
+    definers.retain(|_, archives| archives.len() > 1);
+    Ok(definers)
+}
+
+/// One line per duplicate, for error messages.
+pub fn describe(duplicates: &BTreeMap<String, Vec<PathBuf>>) -> String {
+    duplicates
+        .iter()
+        .map(|(symbol, archives)| {
+            let names: Vec<String> = archives.iter().map(|a| a.display().to_string()).collect();
+            format!("  {symbol}: {}", names.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A GNU archive with a symbol table, a long-name table and two members.
+    fn archive(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut long = Vec::new();
+        let mut out = b"!<arch>\n".to_vec();
+        let header = |name: &str, size: usize| {
+            format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{size:<10}`\n", 0, 0, 0, 644)
+        };
+        let mut names = Vec::new();
+        for (name, _) in members {
+            if name.len() > 15 {
+                names.push(format!("/{}", long.len()));
+                long.extend_from_slice(format!("{name}/\n").as_bytes());
+            } else {
+                names.push(format!("{name}/"));
+            }
+        }
+        out.extend_from_slice(header("/", 4).as_bytes());
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        if !long.is_empty() {
+            out.extend_from_slice(header("//", long.len()).as_bytes());
+            out.extend_from_slice(&long);
+            if long.len() % 2 == 1 {
+                out.push(b'\n');
+            }
+        }
+        for ((_, data), name) in members.iter().zip(names) {
+            out.extend_from_slice(header(&name, data.len()).as_bytes());
+            out.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn reads_short_and_long_member_names() {
+        let bytes = archive(&[("a.o", b"abc"), ("a_rather_long_member_name.o", b"xy")]);
+        let members = archive_members(&bytes).unwrap();
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[0], ("a.o".to_owned(), &b"abc"[..]));
+        assert_eq!(
+            members[1],
+            ("a_rather_long_member_name.o".to_owned(), &b"xy"[..])
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_archive() {
+        assert!(archive_members(b"\0asm").is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! numpy inside python.wasm, checked against the native wheel of the same
+//! version on the host.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+}
+
+fn guest(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_cargo-faasm-py"))
+        .arg("faasm-py")
+        .arg("--manifest-path")
+        .arg(workspace().join("Cargo.toml"))
+        .args(["run", "--timeout", "600", "--"])
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .expect("cannot start cargo-faasm-py")
+}
+
+#[track_caller]
+fn stdout_of(out: &Output) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn parse(json: &str) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::from_str(json.trim()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        other => panic!("not a JSON object: {other:?}\n{json}"),
+    }
+}
+
+fn close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            (x - y).abs() <= 1e-10 * x.abs().max(y.abs()).max(1.0)
+        }
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y)),
+        _ => a == b,
+    }
+}
+
+#[test]
+fn guest_results_match_native_numpy() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_checks.py");
+    let code = std::fs::read_to_string(&script).unwrap();
+    let wasm = parse(&stdout_of(&guest(&["-c", &code])));
+    let native_python = target_dir().join("faasm-py/native/bin/python");
+    let native = parse(&stdout_of(
+        &Command::new(&native_python)
+            .arg(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", native_python.display())),
+    ));
+    assert_eq!(
+        wasm.keys().collect::<Vec<_>>(),
+        native.keys().collect::<Vec<_>>()
+    );
+    assert!(wasm.len() > 80, "only {} checks ran", wasm.len());
+    let mut mismatches = Vec::new();
+    for (key, value) in &wasm {
+        let reference = &native[key];
+        let same = if key.starts_with("approx:") {
+            close(value, reference)
+        } else {
+            value == reference
+        };
+        if !same {
+            mismatches.push(format!("{key}:\n  wasm   {value}\n  native {reference}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(wasm["version"], "2.2.6");
+}
+
+#[test]
+fn test_only_extension_modules_import() {
+    let modules = [
+        "numpy._core._multiarray_tests",
+        "numpy._core._umath_tests",
+        "numpy._core._rational_tests",
+        "numpy._core._struct_ufunc_tests",
+        "numpy._core._operand_flag_tests",
+    ];
+    let code = format!(
+        "import importlib\nfor m in {modules:?}:\n    importlib.import_module(m)\nimport numpy._core._multiarray_tests as t\nprint(type(t).__name__, t.__name__)\n"
+    );
+    let out = stdout_of(&guest(&["-c", &code]));
+    assert_eq!(out, "module numpy._core._multiarray_tests\n");
+}
+
+#[test]
+fn show_config_does_not_crash() {
+    let out = stdout_of(&guest(&["-c", "import numpy; numpy.show_config()"]));
+    assert!(out.contains("2.2.6") || out.contains("numpy"), "{out}");
+}

@@ -1,0 +1,78 @@
+# Computations run twice by tests/numpy.rs: inside python.wasm and with the
+# native numpy wheel of the same version on the host. Prints one JSON object;
+# keys starting with "approx:" are compared with a tolerance (different
+# LAPACK/BLAS underneath), all others must be identical.
+import json
+import numpy as np
+
+out = {}
+
+
+def put(name, value):
+    out[name] = np.asarray(value).tolist() if not isinstance(value, (str, int, float)) else value
+
+
+# Every distribution, each from a fresh generator with a fixed seed.
+GENERATOR = {
+    "beta": (2.0, 3.0), "binomial": (10, 0.3), "chisquare": (3.0,), "dirichlet": ([1.0, 2.0, 3.0],),
+    "exponential": (), "f": (3.0, 4.0), "gamma": (2.0,), "geometric": (0.3,), "gumbel": (),
+    "hypergeometric": (10, 5, 7), "integers": (0, 100), "laplace": (), "logistic": (),
+    "lognormal": (), "logseries": (0.5,), "multinomial": (10, [0.2, 0.3, 0.5]),
+    "multivariate_hypergeometric": ([3, 4, 5], 6), "negative_binomial": (5, 0.5),
+    "noncentral_chisquare": (3.0, 2.0), "noncentral_f": (3.0, 4.0, 2.0), "normal": (),
+    "pareto": (3.0,), "poisson": (3.0,), "power": (3.0,), "random": (), "rayleigh": (),
+    "standard_cauchy": (), "standard_exponential": (), "standard_gamma": (2.0,),
+    "standard_normal": (), "standard_t": (5.0,), "triangular": (0.0, 1.0, 3.0), "uniform": (),
+    "vonmises": (0.0, 1.0), "wald": (1.0, 1.0), "weibull": (2.0,), "zipf": (2.0,),
+}
+for name, args in GENERATOR.items():
+    put(f"Generator.{name}", getattr(np.random.default_rng(12345), name)(*args, size=7))
+put("Generator.choice", np.random.default_rng(1).choice(100, 5, replace=False))
+put("Generator.permutation", np.random.default_rng(2).permutation(10))
+put("approx:Generator.multivariate_normal",
+    np.random.default_rng(3).multivariate_normal([0.0, 1.0], [[2.0, 0.5], [0.5, 1.0]], size=3))
+
+LEGACY = dict(GENERATOR)
+for name in ("integers", "multivariate_hypergeometric", "random"):
+    del LEGACY[name]
+LEGACY.update({"randint": (0, 100), "random_sample": (), "rand": None, "randn": None,
+               "tomaxint": None})
+for name, args in LEGACY.items():
+    rs = np.random.RandomState(12345)
+    if name in ("rand", "randn"):
+        value = getattr(rs, name)(7)
+    elif name == "tomaxint":
+        value = rs.randint(0, 2**31 - 1, size=7)
+    else:
+        value = getattr(rs, name)(*args, size=7)
+    put(f"RandomState.{name}", value)
+
+put("default_rng(0).random(3)", np.random.default_rng(0).random(3))
+put("arange(10).sum()", int(np.arange(10).sum()))
+
+m = np.array([[4.0, 1.0, 2.0], [1.0, 3.0, 0.5], [2.0, 0.5, 5.0]])
+put("approx:linalg.inv", np.linalg.inv(m))
+put("approx:linalg.eigvals", np.sort(np.linalg.eigvals(m).real))
+put("approx:linalg.solve", np.linalg.solve(m, [1.0, 2.0, 3.0]))
+f = np.fft.fft(np.arange(8.0))
+put("approx:fft.real", f.real)
+put("approx:fft.imag", f.imag)
+
+d = np.datetime64("2024-02-28") + np.arange(3)
+put("datetime64", [str(x) for x in d] + [str(np.datetime64("2024-03-01T12:00") - np.datetime64("2024-01-01"))])
+s = np.array(["wasm", "numpy", "é"])
+put("str arrays", [str(x) for x in np.char.upper(s)] + [str(s.dtype)])
+b = np.array([b"ab", b"cde"])
+put("bytes arrays", [x.decode() for x in b] + [str(b.dtype), int(b.itemsize)])
+st = np.zeros(3, dtype=[("id", "<i4"), ("pos", "<f8", (2,)), ("name", "S5")])
+st["id"] = [3, 1, 2]
+st["pos"][:, 0] = [0.5, 1.5, 2.5]
+st["name"] = [b"c", b"a", b"b"]
+put("structured", [st.dtype.itemsize, st.dtype.descr.__repr__(), np.sort(st, order="id")["name"].tolist().__repr__()])
+a = np.arange(12.0).reshape(3, 4)
+put("einsum", np.einsum("ij,kj->ik", a, a))
+put("sort", np.sort(np.array([3, 1, 2, 9, -4, 7]), kind="stable"))
+put("argsort", np.argsort(np.array([0.5, -1.0, 2.0, 0.0]), kind="mergesort"))
+put("reduce where", float(np.add.reduce(np.arange(10.0), where=np.arange(10) % 3 == 0)))
+put("version", np.__version__)
+print(json.dumps(out, sort_keys=True))
