@@ -48,12 +48,31 @@ pub fn main_c(entries: &[Entry]) -> Result<String> {
          #include <Python.h>\n#include <errno.h>\n#include <stdio.h>\n\
          #include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n\n",
     );
-    for e in entries {
-        writeln!(c, "extern PyObject *{}(void);", e.init)?;
+    // A single-phase module takes its __name__ from the import's "package
+    // context", which CPython sets for modules loaded from files and leaves
+    // empty for built-ins; without it numpy._core._multiarray_tests would be
+    // named plain "_multiarray_tests". Each init runs inside that context.
+    c.push_str(
+        "/* CPython-internal (pycore_import.h); linked statically, so reachable. */\n\
+         extern const char *_PyImport_SwapPackageContext(const char *newcontext);\n\n",
+    );
+    for (i, e) in entries.iter().enumerate() {
+        writeln!(
+            c,
+            "extern PyObject *{init}(void);\n\
+             static PyObject *faasm_py_init_{i}(void) {{\n\
+             \x20   const char *old = _PyImport_SwapPackageContext(\"{module}\");\n\
+             \x20   PyObject *module = {init}();\n\
+             \x20   _PyImport_SwapPackageContext(old);\n\
+             \x20   return module;\n\
+             }}\n",
+            init = e.init,
+            module = e.module
+        )?;
     }
-    c.push_str("\nstatic struct _inittab faasm_py_inittab[] = {\n");
-    for e in entries {
-        writeln!(c, "    {{\"{}\", {}}},", e.module, e.init)?;
+    c.push_str("static struct _inittab faasm_py_inittab[] = {\n");
+    for (i, e) in entries.iter().enumerate() {
+        writeln!(c, "    {{\"{}\", faasm_py_init_{i}}},", e.module)?;
     }
     c.push_str(
         "    {NULL, NULL},\n};\n\n\
@@ -86,7 +105,8 @@ mod tests {
         }])
         .unwrap();
         assert!(c.contains("extern PyObject *PyInit__multiarray_umath(void);"));
-        assert!(c.contains("{\"numpy._core._multiarray_umath\", PyInit__multiarray_umath},"));
+        assert!(c.contains("{\"numpy._core._multiarray_umath\", faasm_py_init_0},"));
+        assert!(c.contains("_PyImport_SwapPackageContext(\"numpy._core._multiarray_umath\")"));
         assert!(c.contains("Py_BytesMain(argc, argv)"));
     }
 

@@ -291,7 +291,7 @@ mod tests {
             self.name
         }
         fn deps(&self) -> Vec<&'static str> {
-            self.deps
+            self.deps.clone()
         }
         fn inputs(&self, _cx: &Context, fp: &mut Fingerprint) -> Result<()> {
             fp.add("input", self.input.lock().unwrap().as_str());

@@ -11,11 +11,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
 use wasmparser::{KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo};
 
-/// The members of a `!<arch>` archive (GNU format, as llvm-ar writes).
-pub fn archive_members(bytes: &[u8]) -> Result<Vec<(String, &[u8])>> {
-    let Some(mut rest) = bytes.strip_prefix(b"!<arch>\n") else {
+/// An archive member: its name and, unless the archive is thin, its data.
+pub type Member<'a> = (String, Option<&'a [u8]>);
+
+/// The members of a GNU-format archive, as llvm-ar writes them. In a thin
+/// archive (`!<thin>`, which meson makes) members are only named, relative
+/// to the archive: their data is `None`.
+pub fn archive_members(bytes: &[u8]) -> Result<Vec<Member<'_>>> {
+    let (thin, mut rest) = if let Some(rest) = bytes.strip_prefix(b"!<arch>\n") {
+        (false, rest)
+    } else if let Some(rest) = bytes.strip_prefix(b"!<thin>\n") {
+        (true, rest)
+    } else {
         bail!("not an ar archive");
     };
     let mut long_names: &[u8] = &[];
@@ -28,11 +38,13 @@ pub fn archive_members(bytes: &[u8]) -> Result<Vec<(String, &[u8])>> {
         let size: usize = field(48..58)
             .parse()
             .context("malformed archive member size")?;
-        if body.len() < size {
+        let name = field(0..16);
+        let inline = !thin || name == "/" || name == "//" || name == "/SYM64/";
+        let stored = if inline { size } else { 0 };
+        if body.len() < stored {
             bail!("truncated archive member");
         }
-        let data = &body[..size];
-        let name = field(0..16);
+        let data = &body[..stored];
         match name {
             "/" | "/SYM64/" => {}
             "//" => long_names = data,
@@ -47,10 +59,10 @@ pub fn archive_members(bytes: &[u8]) -> Result<Vec<(String, &[u8])>> {
                 } else {
                     name.trim_end_matches('/').to_owned()
                 };
-                members.push((name, data));
+                members.push((name, inline.then_some(data)));
             }
         }
-        rest = &body[(size + (size & 1)).min(body.len())..];
+        rest = &body[(stored + (stored & 1)).min(body.len())..];
     }
     Ok(members)
 }
@@ -93,37 +105,64 @@ pub fn defined_globals(object: &[u8]) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Every strong global symbol an archive defines.
-pub fn archive_globals(path: &Path) -> Result<BTreeSet<String>> {
+/// Every strong global symbol an archive defines, with a digest of the
+/// object file that defines it.
+pub fn archive_globals(path: &Path) -> Result<BTreeMap<String, String>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut names = BTreeSet::new();
-    for (member, data) in
-        archive_members(&bytes).with_context(|| format!("reading {}", path.display()))?
-    {
+    let mut names = BTreeMap::new();
+    let members = archive_members(&bytes).with_context(|| format!("reading {}", path.display()))?;
+    for (member, data) in members {
+        let external;
+        let data = match data {
+            Some(data) => data,
+            None => {
+                let file = path.parent().unwrap_or(Path::new(".")).join(&member);
+                external = std::fs::read(&file).with_context(|| {
+                    format!(
+                        "cannot read {} (member of {})",
+                        file.display(),
+                        path.display()
+                    )
+                })?;
+                &external[..]
+            }
+        };
         if data.starts_with(b"\0asm") {
-            names.extend(
-                defined_globals(data)
-                    .with_context(|| format!("reading {member} in {}", path.display()))?,
-            );
+            let digest = hex::encode(Sha256::digest(data));
+            for name in defined_globals(data)
+                .with_context(|| format!("reading {member} in {}", path.display()))?
+            {
+                names.insert(name, digest.clone());
+            }
         }
     }
     Ok(names)
 }
 
-/// Symbol → the archives (two or more) that define it.
+/// Symbol → the archives (two or more) that define it differently.
+///
+/// Definitions coming from byte-identical object files (the same source
+/// compiled the same way into two modules, like numpy's lapack_lite) are
+/// proven identical: whichever copy the linker keeps is the same code.
 pub fn duplicates(archives: &[PathBuf]) -> Result<BTreeMap<String, Vec<PathBuf>>> {
-    let mut definers: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    let mut definers: BTreeMap<String, Vec<(PathBuf, String)>> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     for archive in archives {
         if !seen.insert(archive) {
             continue;
         }
-        for name in archive_globals(archive)? {
-            definers.entry(name).or_default().push(archive.clone());
+        for (name, digest) in archive_globals(archive)? {
+            definers
+                .entry(name)
+                .or_default()
+                .push((archive.clone(), digest));
         }
     }
-    definers.retain(|_, archives| archives.len() > 1);
-    Ok(definers)
+    Ok(definers
+        .into_iter()
+        .filter(|(_, defs)| defs.len() > 1 && defs.iter().any(|(_, d)| *d != defs[0].1))
+        .map(|(name, defs)| (name, defs.into_iter().map(|(a, _)| a).collect()))
+        .collect())
 }
 
 /// One line per duplicate, for error messages.
@@ -182,10 +221,10 @@ mod tests {
         let bytes = archive(&[("a.o", b"abc"), ("a_rather_long_member_name.o", b"xy")]);
         let members = archive_members(&bytes).unwrap();
         assert_eq!(members.len(), 2);
-        assert_eq!(members[0], ("a.o".to_owned(), &b"abc"[..]));
+        assert_eq!(members[0], ("a.o".to_owned(), Some(&b"abc"[..])));
         assert_eq!(
             members[1],
-            ("a_rather_long_member_name.o".to_owned(), &b"xy"[..])
+            ("a_rather_long_member_name.o".to_owned(), Some(&b"xy"[..]))
         );
     }
 

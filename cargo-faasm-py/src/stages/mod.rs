@@ -18,7 +18,7 @@ use crate::stage::Stage;
 /// Every stage, in pipeline order (each after the stages it depends on).
 /// Packages come from the pins, each a stage named after the package.
 pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
-    let packages = || pins.package.iter().map(|p| package::PackageStage::new(p));
+    let packages = || pins.package.iter().map(package::PackageStage::new);
     let package_names: Vec<&'static str> = packages().map(|p| p.name()).collect();
     let mut stages: Vec<Box<dyn Stage>> = vec![
         Box::new(fetch::Fetch),

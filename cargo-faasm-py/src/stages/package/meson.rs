@@ -161,11 +161,11 @@ fn write_wrapper(tc: &Toolchain, python: &Path, out: &Path, build: &Path) -> Res
     )?;
     std::fs::write(wrap.join("static_ext_cc.py"), STATIC_EXT_CC)?;
     for name in ["cc", "c++"] {
-        // A shell trampoline keeps argv[0]'s name for the wrapper to read.
+        // The wrapper's first argument says which compiler it stands for.
         write_script(
             &wrap.join(name),
             &format!(
-                "exec '{}' -S -c 'import sys, runpy; sys.argv[0] = \"{name}\"; runpy.run_path(\"{}\")' \"$@\"",
+                "exec '{}' -S '{}' {name} \"$@\"",
                 python.display(),
                 wrap.join("static_ext_cc.py").display()
             ),

@@ -1,5 +1,5 @@
-# Compiler wrapper used by package builds (installed as `cc` and `c++` next to
-# a `static_ext_cc.json` that names the real compilers). It makes every Python
+# Compiler wrapper used by package builds, run as `static_ext_cc.py cc|c++ ARGS`
+# next to a `static_ext_cc.json` that names the real compilers. It makes every Python
 # extension module a static archive, whatever build system asks for it:
 #
 # - compiling a source of a module (an object under `<module>.so.p/`): its
@@ -106,9 +106,9 @@ def archive(args):
 
 
 def main():
-    mode = os.path.basename(sys.argv[0])
-    real = CONFIG["cxx"] if mode.endswith("++") else CONFIG["cc"]
-    args = expand_response_files(sys.argv[1:])
+    mode = sys.argv[1]
+    real = CONFIG["cxx"] if mode == "c++" else CONFIG["cc"]
+    args = expand_response_files(sys.argv[2:])
     if "-shared" in args:
         archive(args)
     else:
