@@ -58,6 +58,8 @@ pub enum Command {
     Fetch,
     /// Run python.wasm with the current directory mounted read-write.
     Run(RunArgs),
+    /// Run test suites inside python.wasm, gated by their baselines.
+    Test(TestArgs),
     /// Remove build outputs (and, with --downloads, the download cache).
     Clean {
         /// Also remove downloaded sources and tools.
@@ -77,4 +79,25 @@ pub struct RunArgs {
     /// Arguments for python, after `--`.
     #[arg(last = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Suites to run (directories of pytests/ with a suite.toml) [default: all].
+    pub suites: Vec<String>,
+    /// Run each suite's CI selection (its `[ci]` table) instead of the whole suite.
+    #[arg(long)]
+    pub ci: bool,
+    /// Also run the same selection natively (host python, numpy's wheel) for comparison.
+    #[arg(long)]
+    pub native: bool,
+    /// Rewrite each suite's baseline from this run, keeping reasons.
+    #[arg(long)]
+    pub bless: bool,
+    /// With --bless: the reason recorded for failures not yet in the baseline.
+    #[arg(long, value_name = "TEXT", requires = "bless")]
+    pub reason: Option<String>,
+    /// Only modules whose path contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
 }

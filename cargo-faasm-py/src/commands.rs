@@ -45,6 +45,14 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
             build(&layout, &args.global, None, &quiet_ui)?;
             run(&layout, run_args, &ui)
         }
+        Command::Test(test_args) => {
+            let quiet_ui = Ui {
+                show_fresh: false,
+                ..ui.clone()
+            };
+            build(&layout, &args.global, None, &quiet_ui)?;
+            crate::commands_test::test(&layout, test_args, jobs(&args.global), &ui)
+        }
         Command::Clean { downloads } => {
             clean(&layout, downloads, &ui)?;
             Ok(ExitCode::SUCCESS)
@@ -54,13 +62,16 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
 
 fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) -> Result<()> {
     let pins = Pins::load(&layout.sources_toml())?;
-    let jobs = global
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let cx = Context::new(layout, &pins, global.offline, jobs);
+    let cx = Context::new(layout, &pins, global.offline, jobs(global));
     let stages = crate::stages::all(&pins);
     let plan = stage::plan(&stages, target)?;
     stage::run(&cx, &plan, ui)
+}
+
+fn jobs(global: &Global) -> usize {
+    global
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
 /// Exit codes for guest failures that are not an exit, as shells know them.

@@ -64,6 +64,10 @@ impl Layout {
     pub fn shims(&self) -> PathBuf {
         self.workspace.join("third-party/shims")
     }
+    /// Test suites, their baselines and the in-guest support files.
+    pub fn pytests(&self) -> PathBuf {
+        self.workspace.join("pytests")
+    }
     /// Verified downloads, named as in `sources.toml`.
     pub fn downloads(&self) -> PathBuf {
         self.cache.join("downloads")
@@ -83,6 +87,10 @@ impl Layout {
     /// Everything this tool puts in cargo's target directory.
     pub fn out(&self) -> PathBuf {
         self.target.join("faasm-py")
+    }
+    /// Test reports (JUnit XML, JSON) and per-module test logs.
+    pub fn reports(&self) -> PathBuf {
+        self.out().join("reports")
     }
     pub fn logs(&self) -> PathBuf {
         self.out().join("logs")

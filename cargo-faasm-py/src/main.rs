@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod commands_test;
 mod digest;
 mod fetch;
 mod inittab;

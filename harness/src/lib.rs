@@ -6,6 +6,8 @@
 //! - [`run()`]: one isolated guest run described by a [`RunConfig`], ending
 //!   in an [`Outcome`] whose [`Status`] says how the guest ended.
 //! - [`Python`]: the directory layout and environment python.wasm expects.
+//! - [`suites`], [`runner`], [`suite`]: test suites, one trial per test
+//!   module, and the baseline, gate and reports that judge them.
 
 mod cache;
 mod engine;
@@ -15,8 +17,11 @@ mod limiter;
 mod memo;
 mod python;
 mod run;
+pub mod runner;
 mod status;
 mod stdio;
+pub mod suite;
+pub mod suites;
 mod ticker;
 
 pub use cache::{Loaded, cache_file_name};

@@ -143,8 +143,17 @@ impl Python {
     }
 
     /// Runs python.wasm once; see [`run::run`] for what is an error.
-    pub fn run(&self, r: PythonRun) -> Result<Outcome> {
+    pub fn run(&self, mut r: PythonRun) -> Result<Outcome> {
         let what = format!("running python {}", r.args.join(" "));
+        // WASI has no devices; `/dev/null` is a per-run empty file (pytest
+        // and logging open it), in a directory that lives as long as the run.
+        let dev = tempfile::Builder::new()
+            .prefix("faasm-py-dev-")
+            .tempdir()
+            .context("cannot create the guest's /dev")?;
+        std::fs::write(dev.path().join("null"), "").context("cannot create /dev/null")?;
+        r.extra_preopens
+            .push(Preopen::read_write(dev.path(), "/dev"));
         let cfg = self.run_config(r)?;
         run::run(&self.engine, &self.module, cfg).with_context(|| what)
     }

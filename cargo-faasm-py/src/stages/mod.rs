@@ -44,3 +44,17 @@ pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
 }
 
 pub use cpython::PYTHON_VERSION_SHORT;
+
+/// The pure-Python wheels every test suite needs (artifact names, sorted,
+/// each once): unpacked into the guest's runtime tree and the native
+/// reference environment alike.
+pub fn test_dependencies(layout: &crate::layout::Layout) -> anyhow::Result<Vec<String>> {
+    let pytests = layout.pytests();
+    let mut deps = Vec::new();
+    for name in harness::suites::names(&pytests)? {
+        deps.extend(harness::suites::SuiteDef::load(&pytests, &name)?.deps);
+    }
+    deps.sort();
+    deps.dedup();
+    Ok(deps)
+}

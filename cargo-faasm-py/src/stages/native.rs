@@ -15,12 +15,16 @@ const RECIPE: &str = "1";
 
 pub struct Native;
 
-fn wheels<'a>(cx: &Context<'a>) -> Vec<&'a str> {
-    cx.pins
+/// The packages' native wheels and the suites' test dependencies.
+fn wheels(cx: &Context) -> Result<Vec<String>> {
+    let mut wheels: Vec<String> = cx
+        .pins
         .package
         .iter()
-        .filter_map(|p| p.native_wheel.as_deref())
-        .collect()
+        .filter_map(|p| p.native_wheel.clone())
+        .collect();
+    wheels.extend(super::test_dependencies(cx.layout)?);
+    Ok(wheels)
 }
 
 impl Stage for Native {
@@ -32,8 +36,8 @@ impl Stage for Native {
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);
-        for wheel in wheels(cx) {
-            fp.add(wheel, &cx.pins.get(wheel)?.sha256);
+        for wheel in wheels(cx)? {
+            fp.add(&wheel, &cx.pins.get(&wheel)?.sha256);
         }
         Ok(())
     }
@@ -46,8 +50,8 @@ impl Stage for Native {
             .arg(out.join("venv"))
             .run(log)?;
         let mut files = Vec::new();
-        for wheel in wheels(cx) {
-            files.push(cx.fetcher.get(wheel, log)?);
+        for wheel in wheels(cx)? {
+            files.push(cx.fetcher.get(&wheel, log)?);
         }
         if files.is_empty() {
             return Ok(());

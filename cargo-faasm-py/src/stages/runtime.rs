@@ -30,8 +30,11 @@ impl Stage for Runtime {
         deps.extend(&self.packages);
         deps
     }
-    fn inputs(&self, _cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);
+        for dep in super::test_dependencies(cx.layout)? {
+            fp.add(&dep, &cx.pins.get(&dep)?.sha256);
+        }
         Ok(())
     }
 
@@ -67,7 +70,18 @@ impl Stage for Runtime {
                 .arg(&site)
                 .run(log)?;
         }
-        if !self.packages.is_empty() {
+        // Test dependencies are pure-Python wheels: unpacking is installing.
+        for dep in super::test_dependencies(cx.layout)? {
+            log.step(&format!("unpack {dep}"));
+            let wheel = cx.fetcher.get(&dep, log)?;
+            Cmd::new("unzip")
+                .args(["-q", "-o"])
+                .arg(&wheel)
+                .arg("-d")
+                .arg(&site)
+                .run(log)?;
+        }
+        {
             // The same interpreter version writes the same bytecode; the
             // guest only reads it (timestamps kept by `cp -a`).
             log.step("compile bytecode");

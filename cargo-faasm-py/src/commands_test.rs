@@ -1,0 +1,161 @@
+//! `cargo faasm-py test`: suites inside python.wasm, gated by baselines.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use harness::runner::{Interpreter, Plan, trials};
+use harness::suite::{Baseline, SuiteRun, gate, report};
+use harness::suites::{Root, SuiteDef};
+
+use crate::cli::TestArgs;
+use crate::layout::Layout;
+use crate::stages::PYTHON_VERSION_SHORT;
+use crate::ui::Ui;
+
+pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<ExitCode> {
+    let pytests = layout.pytests();
+    let names = if args.suites.is_empty() {
+        harness::suites::names(&pytests)?
+    } else {
+        args.suites.clone()
+    };
+    let suites: Vec<SuiteDef> = names
+        .iter()
+        .map(|n| SuiteDef::load(&pytests, n))
+        .collect::<Result<_>>()?;
+
+    let engine = harness::Engine::new(harness::EngineOptions::default())?;
+    let loaded = engine.load_module_with(&layout.python_wasm(), &layout.modules(), || {
+        ui.info("compiling python.wasm for this machine (once per build)…")
+    })?;
+    let wasm = Arc::new(Interpreter::Wasm(harness::Python::with_module(
+        engine,
+        loaded.module,
+        &layout.runtime(),
+    )?));
+    let native_env = layout.native_env();
+    let native = Arc::new(Interpreter::Native {
+        python: native_env.join("bin/python"),
+        site_packages: native_env.join(format!("lib/python{PYTHON_VERSION_SHORT}/site-packages")),
+        stdlib: std::fs::canonicalize(native_env.join("bin/python"))
+            .ok()
+            .and_then(|p| {
+                p.parent()?
+                    .parent()
+                    .map(|d| d.join(format!("lib/python{PYTHON_VERSION_SHORT}")))
+            })
+            .context("cannot find the native python's standard library")?,
+    });
+
+    let mut all_ok = true;
+    for suite in suites {
+        let baseline_path = suite.baseline_path();
+        let baseline = Arc::new(Baseline::load(&baseline_path)?);
+        let selection = suite.selection(args.ci).clone();
+        let root = match suite.root {
+            Root::SitePackages => layout
+                .runtime()
+                .join(format!("lib/python{PYTHON_VERSION_SHORT}/site-packages")),
+            Root::Stdlib => layout
+                .runtime()
+                .join(format!("lib/python{PYTHON_VERSION_SHORT}")),
+            Root::Suite => suite.dir.clone(),
+        };
+        let mut modules = harness::suites::expand(&root, &selection)?;
+        if let Some(filter) = &args.filter {
+            modules.retain(|m| m.contains(filter.as_str()));
+        }
+        if modules.is_empty() {
+            bail!("suite `{}` selects no test modules", suite.name);
+        }
+        let name = suite.name.clone();
+        ui.info(&format!(
+            "suite {name}: {} modules{}",
+            modules.len(),
+            if args.ci { " (CI selection)" } else { "" }
+        ));
+        let mut run_args = suite.args.clone();
+        run_args.extend(selection.args.iter().cloned());
+        let plan = |which: &str| {
+            Arc::new(Plan {
+                suite: suite.clone(),
+                modules: modules.clone(),
+                args: run_args.clone(),
+                support: pytests.join("support"),
+                log_dir: layout.reports().join(which).join(&name),
+            })
+        };
+        let run = run_suite(plan("wasm"), wasm.clone(), baseline.clone(), jobs)?;
+        let verdict = gate::judge(&run, &baseline);
+        let native_run = if args.native {
+            ui.info(&format!("suite {name}: the same selection natively"));
+            let run = run_suite(plan("native"), native.clone(), baseline.clone(), jobs)?;
+            let verdict = gate::judge(&run, &baseline);
+            Some((run, verdict))
+        } else {
+            None
+        };
+        println!(
+            "{}",
+            report::summary(&run, &verdict, native_run.as_ref().map(|(r, v)| (r, v)))
+        );
+        let reports = layout.reports();
+        std::fs::create_dir_all(&reports)?;
+        let xml = reports.join(format!("{name}.junit.xml"));
+        std::fs::write(&xml, report::junit_xml(&run, &verdict))
+            .with_context(|| format!("cannot write {}", xml.display()))?;
+        let json = reports.join(format!("{name}.json"));
+        std::fs::write(
+            &json,
+            serde_json::to_string_pretty(&report::json(&run, &verdict))?,
+        )
+        .with_context(|| format!("cannot write {}", json.display()))?;
+        ui.info(&format!(
+            "reports: {} and {}",
+            xml.display(),
+            json.display()
+        ));
+        if args.bless {
+            let blessed = gate::bless(&run, &baseline, args.reason.as_deref())?;
+            std::fs::write(&baseline_path, blessed.render())
+                .with_context(|| format!("cannot write {}", baseline_path.display()))?;
+            ui.info(&format!("blessed {}", baseline_path.display()));
+        } else if !verdict.ok() {
+            all_ok = false;
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Runs the trials on all cores and gathers the module results.
+fn run_suite(
+    plan: Arc<Plan>,
+    interp: Arc<Interpreter>,
+    baseline: Arc<Baseline>,
+    jobs: usize,
+) -> Result<SuiteRun> {
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let name = plan.suite.name.clone();
+    let trials = trials(plan, interp, baseline, results.clone());
+    let arguments = libtest_mimic::Arguments {
+        test_threads: Some(jobs),
+        ..libtest_mimic::Arguments::default()
+    };
+    let started = Instant::now();
+    // The verdict comes from the gate; libtest's own conclusion is only the
+    // per-module view of it.
+    let _ = libtest_mimic::run(&arguments, trials);
+    let mut modules = std::mem::take(&mut *results.lock().expect("results poisoned"));
+    modules.sort_by(|a, b| a.module.cmp(&b.module));
+    Ok(SuiteRun {
+        suite: name,
+        modules,
+        wall: started.elapsed(),
+    })
+}

@@ -1,0 +1,305 @@
+//! Runs a suite's test modules: each module is one `libtest_mimic::Trial`,
+//! run in a fresh guest (or, for the native reference, a host process), its
+//! cases read back from the reporter's JSON lines and judged against the
+//! baseline. A trap, timeout or out-of-memory is charged to the case that was
+//! running, and the other trials go on.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use libtest_mimic::{Failed, Trial};
+
+use crate::python::{GUEST_PREFIX, Python, PythonRun, STDLIB_DIR};
+use crate::run::Preopen;
+use crate::status::Status;
+use crate::stdio::{Input, Output};
+use crate::suite::{Baseline, CaseResult, ModuleResult, Outcome, parse_report_lines};
+use crate::suites::{Root, Runner, SuiteDef};
+
+/// Where the support files (reporter plugin, regrtest wrapper) are mounted.
+const GUEST_SUPPORT: &str = "/faasm-py";
+/// Where a suite's own directory is mounted (suites whose root is `suite`).
+const GUEST_SUITE: &str = "/suite";
+
+/// What runs the tests.
+pub enum Interpreter {
+    /// python.wasm under wasmtime.
+    Wasm(Python),
+    /// The host python with the native wheels: the reference.
+    Native {
+        python: PathBuf,
+        site_packages: PathBuf,
+        stdlib: PathBuf,
+    },
+}
+
+/// One suite's selection, ready to run.
+pub struct Plan {
+    pub suite: SuiteDef,
+    pub modules: Vec<String>,
+    /// Runner arguments (the suite's, then the selection's).
+    pub args: Vec<String>,
+    /// `pytests/support`.
+    pub support: PathBuf,
+    /// Per-module output logs go here.
+    pub log_dir: PathBuf,
+}
+
+impl Plan {
+    fn root(&self, interp: &Interpreter) -> String {
+        let native = |p: &Path| p.display().to_string();
+        match (self.suite.root, interp) {
+            (Root::SitePackages, Interpreter::Wasm(_)) => {
+                format!("{GUEST_PREFIX}/{STDLIB_DIR}/site-packages")
+            }
+            (Root::Stdlib, Interpreter::Wasm(_)) => format!("{GUEST_PREFIX}/{STDLIB_DIR}"),
+            (Root::Suite, Interpreter::Wasm(_)) => GUEST_SUITE.to_owned(),
+            (Root::SitePackages, Interpreter::Native { site_packages, .. }) => {
+                native(site_packages)
+            }
+            (Root::Stdlib, Interpreter::Native { stdlib, .. }) => native(stdlib),
+            (Root::Suite, Interpreter::Native { .. }) => native(&self.suite.dir),
+        }
+    }
+
+    /// Python's arguments for one module.
+    fn python_args(&self, interp: &Interpreter, module: &str) -> Vec<String> {
+        let root = self.root(interp);
+        let support = match interp {
+            Interpreter::Wasm(_) => GUEST_SUPPORT.to_owned(),
+            Interpreter::Native { .. } => self.support.display().to_string(),
+        };
+        let mut args: Vec<String> = match self.suite.runner {
+            Runner::Pytest => [
+                "-m",
+                "pytest",
+                "-p",
+                "faasm_py_pytest",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:faulthandler",
+                "--capture=sys",
+                "-q",
+                "-rN",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([format!("--rootdir={root}"), format!("{root}/{module}")])
+            .collect(),
+            Runner::Regrtest => vec![
+                format!("{support}/faasm_py_regrtest.py"),
+                regrtest_name(module).to_owned(),
+            ],
+        };
+        args.extend(self.args.iter().cloned());
+        args
+    }
+}
+
+/// `test/test_math.py` → `test_math`; `test/test_json` → `test_json`.
+pub fn regrtest_name(module: &str) -> &str {
+    let last = module.rsplit('/').next().unwrap_or(module);
+    last.strip_suffix(".py").unwrap_or(last)
+}
+
+/// Runs one module and reads back its cases.
+pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<ModuleResult> {
+    let scratch = tempfile::Builder::new()
+        .prefix("faasm-py-test-")
+        .tempdir()
+        .context("cannot create a scratch directory")?;
+    let report = scratch.path().join("report.jsonl");
+    std::fs::create_dir_all(&plan.log_dir)
+        .with_context(|| format!("cannot create {}", plan.log_dir.display()))?;
+    let log = plan
+        .log_dir
+        .join(format!("{}.log", module.replace(['/', '.'], "_")));
+    let _ = std::fs::remove_file(&log);
+    let args = plan.python_args(interp, module);
+    let deadline = Duration::from_secs(plan.suite.timeout);
+    let started = Instant::now();
+    let (status, exit_code) = match interp {
+        Interpreter::Wasm(python) => {
+            let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
+            if plan.suite.root == Root::Suite {
+                preopens.push(Preopen::read_only(&plan.suite.dir, GUEST_SUITE));
+            }
+            let outcome = python.run(PythonRun {
+                args,
+                scratch: scratch.path().to_owned(),
+                cwd: None,
+                extra_preopens: preopens,
+                extra_env: vec![
+                    ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
+                    ("FAASM_PY_REPORT".into(), "/tmp/report.jsonl".into()),
+                    ("PYTHONUNBUFFERED".into(), "1".into()),
+                ],
+                stdin: Input::Null,
+                stdout: Output::File(log.clone()),
+                stderr: Output::File(log.clone()),
+                deadline: Some(deadline),
+                memory_limit: Some(plan.suite.memory << 20),
+            })?;
+            let code = outcome.status.exit_code();
+            (outcome.status, code)
+        }
+        Interpreter::Native { python, .. } => {
+            native_run(python, &args, plan, scratch.path(), &report, &log, deadline)?
+        }
+    };
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let (mut cases, unfinished) = parse_report_lines(&text);
+    let note = match &status {
+        Status::Exited(_) => None,
+        other => Some(other.to_string()),
+    };
+    if let Some(note) = &note {
+        let outcome = match status {
+            Status::TimedOut { .. } => Outcome::Timeout,
+            _ => Outcome::Crashed,
+        };
+        let id = unfinished.unwrap_or_else(|| format!("{module}::<process>"));
+        cases.push(CaseResult {
+            id,
+            outcome,
+            duration: 0.0,
+            message: note.clone(),
+        });
+    }
+    let ran_nothing = cases.is_empty();
+    // pytest: 0 ok, 1 failures, 5 nothing collected; regrtest: 0 ok, 2 failures.
+    let bad_exit = match (plan.suite.runner, exit_code) {
+        (_, Some(0)) => false,
+        (Runner::Pytest, Some(1)) | (Runner::Regrtest, Some(2)) => ran_nothing,
+        (Runner::Pytest, Some(5)) => false,
+        _ => note.is_none(),
+    };
+    if bad_exit || (ran_nothing && note.is_none() && exit_code != Some(0) && exit_code != Some(5)) {
+        cases.push(CaseResult {
+            id: format!("{module}::<run>"),
+            outcome: Outcome::Error,
+            duration: 0.0,
+            message: format!(
+                "the runner exited with {exit_code:?} (log: {}): {}",
+                log.display(),
+                last_lines(&log, 5)
+            ),
+        });
+    }
+    Ok(ModuleResult {
+        module: module.to_owned(),
+        cases,
+        wall: started.elapsed(),
+        status_note: note,
+    })
+}
+
+fn last_lines(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// The native reference: a host process with the same arguments and a deadline.
+fn native_run(
+    python: &Path,
+    args: &[String],
+    plan: &Plan,
+    scratch: &Path,
+    report: &Path,
+    log: &Path,
+    deadline: Duration,
+) -> Result<(Status, Option<i32>)> {
+    let out =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut child = Command::new(python)
+        .args(args)
+        .current_dir(scratch)
+        .env("PYTHONPATH", &plan.support)
+        .env("FAASM_PY_REPORT", report)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(match status.code() {
+                Some(code) => (Status::Exited(code), Some(code)),
+                None => (
+                    Status::Trapped {
+                        reason: format!("native process ended by {status}"),
+                    },
+                    None,
+                ),
+            });
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok((
+                Status::TimedOut {
+                    after: deadline,
+                    backtrace: String::new(),
+                },
+                None,
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One trial per module. Each trial records its module's result in
+/// `results` and fails exactly when the module has regressions.
+pub fn trials(
+    plan: Arc<Plan>,
+    interp: Arc<Interpreter>,
+    baseline: Arc<Baseline>,
+    results: Arc<Mutex<Vec<ModuleResult>>>,
+) -> Vec<Trial> {
+    plan.modules
+        .iter()
+        .map(|module| {
+            let (plan, interp, baseline, results) = (
+                plan.clone(),
+                interp.clone(),
+                baseline.clone(),
+                results.clone(),
+            );
+            let name = module.clone();
+            let kind = plan.suite.name.clone();
+            Trial::test(name.clone(), move || {
+                let result = run_module(&plan, &interp, &name)
+                    .map_err(|e| Failed::from(format!("{e:#}")))?;
+                let regressions = module_regressions(&result, &baseline);
+                results.lock().expect("results poisoned").push(result);
+                if regressions.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Failed::from(regressions.join("\n")))
+                }
+            })
+            .with_kind(kind)
+        })
+        .collect()
+}
+
+/// A module's cases that fail although the baseline expects them to pass.
+pub fn module_regressions(result: &ModuleResult, baseline: &Baseline) -> Vec<String> {
+    result
+        .cases
+        .iter()
+        .filter(|c| c.outcome.is_failure() && baseline.reason_of(&c.id).is_none())
+        .map(|c| {
+            let first = c.message.lines().next().unwrap_or("");
+            format!("{} ({:?}): {first}", c.id, c.outcome)
+        })
+        .collect()
+}

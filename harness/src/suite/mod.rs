@@ -1,0 +1,18 @@
+//! Test-suite bookkeeping, independent of wasm: per-case results, the
+//! baseline of cases not expected to pass, the regression gate, and reports.
+//!
+//! - [`results`]: [`Outcome`], [`CaseResult`], [`ModuleResult`], [`SuiteRun`]
+//!   and [`parse_report_lines`] for the in-guest reporter's JSON lines.
+//! - [`baseline`]: `pytests/<suite>/baseline.toml` as a [`Baseline`].
+//! - [`gate`]: [`judge`] a run against a baseline, [`bless`] a new baseline.
+//! - [`report`]: terminal [`summary`], [`junit_xml`] and [`json`].
+
+pub mod baseline;
+pub mod gate;
+pub mod report;
+pub mod results;
+
+pub use baseline::{Baseline, Group};
+pub use gate::{Regression, Verdict, bless, judge};
+pub use report::{json, junit_xml, summary};
+pub use results::{CaseResult, ModuleResult, Outcome, SuiteRun, parse_report_lines};

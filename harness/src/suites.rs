@@ -1,0 +1,271 @@
+//! Suite definitions: `pytests/<name>/suite.toml` says which test modules
+//! run, with which runner and arguments, what they need in the guest, and
+//! where the baseline of known failures is.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runner {
+    /// pytest, with the reporting plugin.
+    Pytest,
+    /// CPython's regrtest, with the reporting result class.
+    Regrtest,
+}
+
+/// Where a suite's test modules live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Root {
+    /// The interpreter's site-packages (a package's own tests).
+    SitePackages,
+    /// The standard library (`test/…`).
+    Stdlib,
+    /// The suite's own directory under `pytests/`.
+    Suite,
+}
+
+/// A module selection: glob patterns relative to the root, minus exclusions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    pub modules: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Extra runner arguments for this selection.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteDef {
+    #[serde(skip)]
+    pub name: String,
+    /// The suite's directory (`pytests/<name>`).
+    #[serde(skip)]
+    pub dir: PathBuf,
+    pub runner: Runner,
+    pub root: Root,
+    #[serde(flatten)]
+    pub selection: Selection,
+    /// Runner arguments for every selection.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Pinned pure-Python wheels (artifact names) the suite needs in the guest.
+    #[serde(default)]
+    pub deps: Vec<String>,
+    /// Seconds one test module may take.
+    pub timeout: u64,
+    /// Linear-memory cap per module, MiB.
+    pub memory: usize,
+    /// The smaller selection CI runs when the whole suite does not fit.
+    pub ci: Option<Selection>,
+}
+
+impl SuiteDef {
+    pub fn load(pytests: &Path, name: &str) -> Result<Self> {
+        let dir = pytests.join(name);
+        let file = dir.join("suite.toml");
+        if !file.is_file() {
+            let known = names(pytests).unwrap_or_default().join(", ");
+            bail!(
+                "unknown suite `{name}` (no {}); suites are: {known}",
+                file.display()
+            );
+        }
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let mut def: SuiteDef = toml::from_str(&text)
+            .with_context(|| format!("invalid suite file {}", file.display()))?;
+        def.name = name.to_owned();
+        def.dir = dir;
+        Ok(def)
+    }
+
+    pub fn baseline_path(&self) -> PathBuf {
+        self.dir.join("baseline.toml")
+    }
+
+    /// The selection to run: the CI one when asked for and defined.
+    pub fn selection(&self, ci: bool) -> &Selection {
+        match (&self.ci, ci) {
+            (Some(sel), true) => sel,
+            _ => &self.selection,
+        }
+    }
+}
+
+/// Every suite under `pytests/` (directories with a suite.toml), sorted.
+pub fn names(pytests: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in
+        std::fs::read_dir(pytests).with_context(|| format!("cannot list {}", pytests.display()))?
+    {
+        let path = entry?.path();
+        if path.join("suite.toml").is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            names.push(name.to_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Test modules under `root` matching the selection, as `/`-separated paths
+/// relative to `root`, sorted.
+pub fn expand(root: &Path, selection: &Selection) -> Result<Vec<String>> {
+    let mut found = std::collections::BTreeSet::new();
+    for pattern in &selection.modules {
+        let before = found.len();
+        walk(
+            root,
+            "",
+            &pattern.split('/').collect::<Vec<_>>(),
+            &mut found,
+        )?;
+        if found.len() == before {
+            bail!(
+                "`{pattern}` matches no test module under {}",
+                root.display()
+            );
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter(|m| {
+            !selection.exclude.iter().any(|ex| {
+                glob_match(
+                    &ex.split('/').collect::<Vec<_>>(),
+                    &m.split('/').collect::<Vec<_>>(),
+                )
+            })
+        })
+        .collect())
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    pattern: &[&str],
+    found: &mut std::collections::BTreeSet<String>,
+) -> Result<()> {
+    let Some((first, rest)) = pattern.split_first() else {
+        return Ok(());
+    };
+    if *first == "**" {
+        walk(dir, prefix, rest, found)?;
+    }
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.flatten().collect(),
+        Err(_) => return Ok(()),
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "__pycache__" {
+            continue;
+        }
+        let path = entry.path();
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if *first == "**" {
+            if path.is_dir() {
+                walk(&path, &rel, pattern, found)?;
+            }
+        } else if segment_match(first, &name) {
+            if rest.is_empty() {
+                found.insert(rel);
+            } else if path.is_dir() {
+                walk(&path, &rel, rest, found)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn glob_match(pattern: &[&str], path: &[&str]) -> bool {
+    match (pattern.split_first(), path.split_first()) {
+        (None, None) => true,
+        (Some((&"**", rest)), _) => {
+            glob_match(rest, path) || (!path.is_empty() && glob_match(pattern, &path[1..]))
+        }
+        (Some((p, prest)), Some((s, srest))) => segment_match(p, s) && glob_match(prest, srest),
+        _ => false,
+    }
+}
+
+/// `*` matches any run of characters within one path segment.
+fn segment_match(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, tail)) => {
+            let Some(rest) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len())
+                .filter(|&i| rest.is_char_boundary(i))
+                .any(|i| segment_match(tail, &rest[i..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_and_double_star() {
+        assert!(segment_match("test_*.py", "test_a.py"));
+        assert!(!segment_match("test_*.py", "conftest.py"));
+        assert!(glob_match(
+            &["**", "tests", "*.py"],
+            &["a", "b", "tests", "x.py"]
+        ));
+        assert!(glob_match(&["**", "tests", "*.py"], &["tests", "x.py"]));
+        assert!(!glob_match(&["a", "*.py"], &["a", "b", "x.py"]));
+    }
+
+    #[test]
+    fn expands_and_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "pkg/tests/test_a.py",
+            "pkg/sub/tests/test_b.py",
+            "pkg/tests/helper.py",
+        ] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let sel = Selection {
+            modules: vec!["pkg/**/tests/test_*.py".into()],
+            exclude: vec!["pkg/sub/**".into()],
+            args: vec![],
+        };
+        assert_eq!(expand(dir.path(), &sel).unwrap(), ["pkg/tests/test_a.py"]);
+        let none = Selection {
+            modules: vec!["nothing/*.py".into()],
+            ..Selection::default()
+        };
+        let err = expand(dir.path(), &none).unwrap_err().to_string();
+        assert!(err.contains("matches no test module"), "{err}");
+    }
+
+    #[test]
+    fn the_project_suites_parse() {
+        let pytests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pytests");
+        for name in names(&pytests).unwrap() {
+            SuiteDef::load(&pytests, &name).unwrap();
+        }
+        let err = SuiteDef::load(&pytests, "nosuch").unwrap_err().to_string();
+        assert!(err.contains("unknown suite `nosuch`"), "{err}");
+    }
+}

@@ -1,0 +1,69 @@
+//! The test suites as a cargo test target (`harness = false`), so `cargo
+//! test` and `cargo nextest run --partition count:I/N` run the same trials as
+//! `cargo faasm-py test`. Which suites: `$FAASM_PY_SUITES` (comma-separated,
+//! default `smoke`); `$FAASM_PY_CI=1` runs their CI selections. Needs a
+//! build (`cargo faasm-py build`); without one there is nothing to run.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use harness::runner::{Interpreter, Plan, trials};
+use harness::suite::Baseline;
+use harness::suites::{Root, SuiteDef};
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let out = target.join("faasm-py");
+    let runtime = out.join("runtime");
+    let pytests = workspace.join("pytests");
+    if !out.join("python.wasm").exists() {
+        eprintln!(
+            "no python.wasm under {}: run `cargo faasm-py build` first",
+            out.display()
+        );
+        libtest_mimic::run(&args, Vec::new()).exit();
+    }
+    let engine = harness::Engine::new(harness::EngineOptions::default()).expect("engine");
+    let cache = std::env::var_os("FAASM_PY_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/faasm-py")))
+        .expect("no cache directory")
+        .join("modules");
+    let python = harness::Python::new(engine, &out.join("python.wasm"), &runtime, &cache)
+        .expect("cannot load python.wasm");
+    let interp = Arc::new(Interpreter::Wasm(python));
+    let ci = std::env::var("FAASM_PY_CI").is_ok_and(|v| v == "1");
+    let names = std::env::var("FAASM_PY_SUITES").unwrap_or_else(|_| "smoke".into());
+    let mut all = Vec::new();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        let suite = SuiteDef::load(&pytests, name).expect("suite");
+        let baseline = Arc::new(Baseline::load(&suite.baseline_path()).expect("baseline"));
+        let selection = suite.selection(ci).clone();
+        let root = match suite.root {
+            Root::SitePackages => runtime.join("lib/python3.13/site-packages"),
+            Root::Stdlib => runtime.join("lib/python3.13"),
+            Root::Suite => suite.dir.clone(),
+        };
+        let modules = harness::suites::expand(&root, &selection).expect("selection");
+        let mut run_args = suite.args.clone();
+        run_args.extend(selection.args.iter().cloned());
+        let plan = Arc::new(Plan {
+            suite,
+            modules,
+            args: run_args,
+            support: pytests.join("support"),
+            log_dir: out.join("reports/cargo-test").join(name),
+        });
+        all.extend(trials(
+            plan,
+            interp.clone(),
+            baseline,
+            Arc::new(Mutex::new(Vec::new())),
+        ));
+    }
+    libtest_mimic::run(&args, all).exit();
+}

@@ -1,0 +1,77 @@
+"""pytest plugin run inside python.wasm: one JSON line per test case.
+
+Each case writes a "start" line when it begins and an "end" line when its
+outcome is known, appended and flushed to $FAASM_PY_REPORT at once, so a
+trap or a timeout halfway through a module loses nothing already run, and
+the host can tell which case was running when the guest died.
+"""
+import json
+import os
+import time
+
+_REPORT = os.environ.get("FAASM_PY_REPORT")
+
+if not hasattr(os, "getuid"):
+    # WASI has no user ids. pytest's tmp_path asks for one except on win32
+    # and emscripten, where it takes "unknown" (None); do the same here, in
+    # pytest alone, rather than give `os` a getuid the platform lacks.
+    import _pytest.tmpdir
+
+    _pytest.tmpdir.get_user_id = lambda: None
+_started = {}
+_outcome = {}
+
+
+def _write(record):
+    if not _REPORT:
+        return
+    with open(_REPORT, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _message(report):
+    if report.longrepr is None:
+        return ""
+    if isinstance(report.longrepr, tuple):  # skips: (file, line, reason)
+        return str(report.longrepr[2])
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    return str(report.longrepr)[-2000:]
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _started[nodeid] = time.monotonic()
+    _outcome.pop(nodeid, None)
+    _write({"event": "start", "id": nodeid})
+
+
+def pytest_runtest_logreport(report):
+    nodeid = report.nodeid
+    if hasattr(report, "wasxfail"):
+        outcome = "xfailed" if report.skipped else ("xpassed" if report.passed else None)
+        if outcome:
+            _outcome[nodeid] = (outcome, str(report.wasxfail))
+            return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if report.failed:
+            _outcome[nodeid] = ("failed" if report.when == "call" else "error", _message(report))
+        elif report.skipped:
+            _outcome[nodeid] = ("skipped", _message(report))
+        else:
+            _outcome[nodeid] = ("passed", "")
+    elif report.when == "teardown" and report.failed:
+        _outcome[nodeid] = ("error", "teardown: " + _message(report))
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    outcome, message = _outcome.pop(nodeid, ("error", "no outcome reported"))
+    start = _started.pop(nodeid, time.monotonic())
+    _write({"event": "end", "id": nodeid, "outcome": outcome,
+            "duration": round(time.monotonic() - start, 4), "message": message[:2000]})
+
+
+def pytest_collectreport(report):
+    if report.failed:
+        _write({"event": "end", "id": report.nodeid or "<collection>", "outcome": "error",
+                "duration": 0.0, "message": "collection failed: " + _message(report)[:2000]})

@@ -1,0 +1,80 @@
+"""Runs CPython's regrtest inside python.wasm, one JSON line per test case.
+
+regrtest runs each test module through unittest with its own result class;
+that class is extended here to append "start"/"end" lines to
+$FAASM_PY_REPORT as each case runs (see faasm_py_pytest.py for the format),
+then regrtest's own main() runs with the given arguments.
+"""
+import json
+import os
+import sys
+import time
+
+from test.libregrtest import testresult
+
+_REPORT = os.environ.get("FAASM_PY_REPORT")
+
+
+def _write(record):
+    if _REPORT:
+        with open(_REPORT, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def _first_line(err):
+    exc_type, value, _ = err
+    text = f"{exc_type.__name__}: {value}"
+    return text[:2000]
+
+
+_Base = testresult.RegressionTestResult
+
+
+class ReportingResult(_Base):
+    def startTest(self, test):
+        self._faasm_started = time.monotonic()
+        _write({"event": "start", "id": test.id()})
+        super().startTest(test)
+
+    def _end(self, test, outcome, message=""):
+        start = getattr(self, "_faasm_started", time.monotonic())
+        _write({"event": "end", "id": test.id(), "outcome": outcome,
+                "duration": round(time.monotonic() - start, 4), "message": message})
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._end(test, "passed")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._end(test, "failed", _first_line(err))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._end(test, "error", _first_line(err))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._end(test, "skipped", str(reason)[:2000])
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._end(test, "xfailed")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._end(test, "xpassed")
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            failed = issubclass(err[0], test.failureException)
+            _write({"event": "end", "id": subtest.id(), "outcome": "failed" if failed else "error",
+                    "duration": 0.0, "message": _first_line(err)})
+
+
+testresult.RegressionTestResult = ReportingResult
+
+if __name__ == "__main__":
+    from test.libregrtest.main import main
+    main(sys.argv[1:])
