@@ -1,0 +1,138 @@
+//! Guest failures are charged to the test case that caused them, and the
+//! other trials still run: an endless loop (deadline), a C stack overflow
+//! (trap) and endless allocation (memory cap), each in its own module next
+//! to a passing case. Runs the real python.wasm (`cargo faasm-py build`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use harness::runner::{Interpreter, Plan, trials};
+use harness::suite::{Baseline, ModuleResult, Outcome};
+use harness::suites::{Root, Runner, Selection, SuiteDef};
+
+fn built() -> (PathBuf, PathBuf, PathBuf) {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    let out = target.join("faasm-py");
+    assert!(
+        out.join("python.wasm").exists(),
+        "no python.wasm under {}: run `cargo faasm-py build` first",
+        out.display()
+    );
+    let cache = std::env::var_os("FAASM_PY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/faasm-py")
+        });
+    (
+        out,
+        workspace.join("pytests/support"),
+        cache.join("modules"),
+    )
+}
+
+#[test]
+fn failures_are_charged_to_their_case_and_the_other_trials_run() {
+    let (out, support, modules) = built();
+    let suite_dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "test_loop.py",
+            "def test_ok():\n    pass\n\ndef test_forever():\n    while True:\n        pass\n",
+        ),
+        (
+            "test_stack.py",
+            "import sys\n\ndef test_ok():\n    pass\n\ndef test_overflow():\n    # C recursion (repr of a deeply nested list): CPython's guard or the\n    # wasm stack limit stops it, never the host.\n    sys.setrecursionlimit(10**7)\n    nested = []\n    for _ in range(10**6):\n        nested = [nested]\n    repr(nested)\n",
+        ),
+        (
+            "test_alloc.py",
+            "def test_ok():\n    pass\n\ndef test_endless():\n    hoard = []\n    while True:\n        hoard.append(bytearray(16 << 20))\n",
+        ),
+        ("test_fine.py", "def test_a():\n    assert 1 + 1 == 2\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(suite_dir.path().join(name), text).unwrap();
+    }
+    let suite = SuiteDef {
+        name: "attribution".into(),
+        dir: suite_dir.path().to_owned(),
+        runner: Runner::Pytest,
+        root: Root::Suite,
+        selection: Selection {
+            modules: vec!["test_*.py".into()],
+            ..Selection::default()
+        },
+        args: vec![],
+        deps: vec![],
+        timeout: 15,
+        memory: 256,
+        ci: None,
+    };
+    let engine = harness::Engine::new(harness::EngineOptions::default()).unwrap();
+    let python = harness::Python::new(
+        engine,
+        &out.join("python.wasm"),
+        &out.join("runtime"),
+        &modules,
+    )
+    .unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let plan = Arc::new(Plan {
+        modules: harness::suites::expand(suite_dir.path(), &suite.selection).unwrap(),
+        suite,
+        args: vec![],
+        support,
+        log_dir: logs.path().to_owned(),
+    });
+    let results = Arc::new(Mutex::new(Vec::<ModuleResult>::new()));
+    let trials = trials(
+        plan,
+        Arc::new(Interpreter::Wasm(python)),
+        Arc::new(Baseline::default()),
+        results.clone(),
+    );
+    let args = libtest_mimic::Arguments {
+        test_threads: Some(2),
+        quiet: true,
+        ..Default::default()
+    };
+    let conclusion = libtest_mimic::run(&args, trials);
+    assert_eq!(conclusion.num_failed, 3, "three modules regress");
+
+    let results = results.lock().unwrap();
+    let outcome = |id: &str| {
+        results
+            .iter()
+            .flat_map(|m| &m.cases)
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no result for {id}: {results:#?}"))
+            .clone()
+    };
+    for module in ["test_loop.py", "test_stack.py", "test_alloc.py"] {
+        assert_eq!(
+            outcome(&format!("{module}::test_ok")).outcome,
+            Outcome::Passed
+        );
+    }
+    assert_eq!(outcome("test_fine.py::test_a").outcome, Outcome::Passed);
+
+    let forever = outcome("test_loop.py::test_forever");
+    assert_eq!(forever.outcome, Outcome::Timeout, "{forever:?}");
+    assert!(forever.message.contains("timed out"), "{forever:?}");
+
+    let overflow = outcome("test_stack.py::test_overflow");
+    assert!(overflow.outcome.is_failure(), "{overflow:?}");
+    assert!(
+        overflow.message.contains("stack") || overflow.message.contains("Recursion"),
+        "{overflow:?}"
+    );
+
+    let endless = outcome("test_alloc.py::test_endless");
+    assert!(endless.outcome.is_failure(), "{endless:?}");
+    assert!(
+        endless.message.contains("memory") || endless.message.contains("MemoryError"),
+        "{endless:?}"
+    );
+}
