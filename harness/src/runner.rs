@@ -68,10 +68,6 @@ impl Plan {
     /// Python's arguments for one module.
     fn python_args(&self, interp: &Interpreter, module: &str) -> Vec<String> {
         let root = self.root(interp);
-        let support = match interp {
-            Interpreter::Wasm(_) => GUEST_SUPPORT.to_owned(),
-            Interpreter::Native { .. } => self.support.display().to_string(),
-        };
         let mut args: Vec<String> = match self.suite.runner {
             Runner::Pytest => [
                 "-m",
@@ -90,8 +86,11 @@ impl Plan {
             .map(|s| (*s).to_owned())
             .chain([format!("--rootdir={root}"), format!("{root}/{module}")])
             .collect(),
+            // As a module, like `python -m test`: sys.path[0] is then the
+            // (writable) working directory, where tests create modules.
             Runner::Regrtest => vec![
-                format!("{support}/faasm_py_regrtest.py"),
+                "-m".to_owned(),
+                "faasm_py_regrtest".to_owned(),
                 regrtest_name(module).to_owned(),
             ],
         };
@@ -170,15 +169,17 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
             message: note.clone(),
         });
     }
-    let ran_nothing = cases.is_empty();
-    // pytest: 0 ok, 1 failures, 5 nothing collected; regrtest: 0 ok, 2 failures.
-    let bad_exit = match (plan.suite.runner, exit_code) {
-        (_, Some(0)) => false,
-        (Runner::Pytest, Some(1)) | (Runner::Regrtest, Some(2)) => ran_nothing,
-        (Runner::Pytest, Some(5)) => false,
-        _ => note.is_none(),
+    // Reported cases are trusted; an exit that reported none (or a pytest
+    // internal/usage error, 3 and 4) becomes an error case of its own.
+    // pytest's 5 and regrtest's 4 mean "nothing ran" (nothing collected, or
+    // a resource the module needs is denied): the module is skipped whole.
+    let failed_run = match (plan.suite.runner, exit_code) {
+        (_, Some(0)) | (Runner::Pytest, Some(5)) | (Runner::Regrtest, Some(4)) => false,
+        (Runner::Pytest, Some(3 | 4)) => true,
+        (_, Some(_)) => cases.is_empty(),
+        (_, None) => false,
     };
-    if bad_exit || (ran_nothing && note.is_none() && exit_code != Some(0) && exit_code != Some(5)) {
+    if failed_run {
         cases.push(CaseResult {
             id: format!("{module}::<run>"),
             outcome: Outcome::Error,

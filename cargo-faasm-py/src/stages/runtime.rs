@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use super::PYTHON_VERSION_SHORT;
 use super::cpython::install_dir;
@@ -26,7 +26,7 @@ impl Stage for Runtime {
         "runtime"
     }
     fn deps(&self) -> Vec<&'static str> {
-        let mut deps = vec!["host-python", "cpython"];
+        let mut deps = vec!["host-python", "cpython", "link"];
         deps.extend(&self.packages);
         deps
     }
@@ -55,6 +55,15 @@ impl Stage for Runtime {
             .join(format!("config-{PYTHON_VERSION_SHORT}-wasm32-wasi"));
         if config.exists() {
             std::fs::remove_dir_all(&config)?;
+        }
+        // sys.executable must be a file: platform.libc_ver() reads it, and
+        // test_time and test_strptime call that at import.
+        std::fs::create_dir_all(out.join("bin"))?;
+        let exe = out.join(format!("bin/python{PYTHON_VERSION_SHORT}"));
+        let wasm = cx.output("link")?.join("python.wasm");
+        if std::fs::hard_link(&wasm, &exe).is_err() {
+            std::fs::copy(&wasm, &exe)
+                .with_context(|| format!("cannot copy {} to {}", wasm.display(), exe.display()))?;
         }
         // getpath warns unless the platform library directory exists.
         std::fs::create_dir_all(out.join(&lib).join("lib-dynload"))?;
