@@ -139,7 +139,7 @@ fn an_infinite_loop_is_stopped_by_the_deadline() {
     let err = text(&out.stderr);
     assert!(err.contains("timed out after 2"), "{err}");
     // Generous: the first run may compile python.wasm before the clock starts.
-    assert!(started.elapsed().as_secs() < 120);
+    assert!(started.elapsed().as_secs() < 300);
 }
 
 #[test]
