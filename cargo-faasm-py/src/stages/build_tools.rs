@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::host_python;
 use crate::digest::Fingerprint;
-use crate::process::{Cmd, Log};
+use crate::process::Log;
 use crate::stage::{Context, Stage};
 
 const RECIPE: &str = "1";
@@ -49,24 +49,6 @@ impl Stage for BuildTools {
     }
 
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let python = host_python::python(&cx.output("host-python")?);
-        log.step("venv");
-        Cmd::new(&python)
-            .args(["-m", "venv"])
-            .arg(out.join("venv"))
-            .run(log)?;
-        log.step("install wheels");
-        let mut wheels = Vec::new();
-        for tool in tools(cx) {
-            wheels.push(cx.fetcher.get(tool, log)?);
-        }
-        if wheels.is_empty() {
-            return Ok(());
-        }
-        Cmd::new(bin(out).join("python"))
-            .args(["-m", "pip", "install", "--no-index", "--no-deps", "--quiet"])
-            .args(&wheels)
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .run(log)
+        host_python::venv_with_wheels(cx, out, &tools(cx), log)
     }
 }

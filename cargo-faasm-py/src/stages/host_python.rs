@@ -80,3 +80,27 @@ impl Stage for HostPython {
         publish_link(&out.join("install"), &cx.layout.host_python_install())
     }
 }
+
+/// A virtual environment of the host python at `<out>/venv` with the given
+/// pinned wheels installed offline from the download cache.
+pub fn venv_with_wheels(cx: &Context, out: &Path, artifacts: &[&str], log: &mut Log) -> Result<()> {
+    let python = python(&cx.output("host-python")?);
+    log.step("venv");
+    Cmd::new(&python)
+        .args(["-m", "venv"])
+        .arg(out.join("venv"))
+        .run(log)?;
+    let mut wheels = Vec::new();
+    for artifact in artifacts {
+        wheels.push(cx.fetcher.get(artifact, log)?);
+    }
+    if wheels.is_empty() {
+        return Ok(());
+    }
+    log.step("install wheels");
+    Cmd::new(out.join("venv/bin/python"))
+        .args(["-m", "pip", "install", "--no-index", "--no-deps", "--quiet"])
+        .args(&wheels)
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .run(log)
+}

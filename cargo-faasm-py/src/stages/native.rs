@@ -8,7 +8,7 @@ use anyhow::Result;
 use super::host_python;
 use super::util::publish_link;
 use crate::digest::Fingerprint;
-use crate::process::{Cmd, Log};
+use crate::process::Log;
 use crate::stage::{Context, Stage};
 
 const RECIPE: &str = "1";
@@ -43,25 +43,9 @@ impl Stage for Native {
     }
 
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let python = host_python::python(&cx.output("host-python")?);
-        log.step("venv");
-        Cmd::new(&python)
-            .args(["-m", "venv"])
-            .arg(out.join("venv"))
-            .run(log)?;
-        let mut files = Vec::new();
-        for wheel in wheels(cx)? {
-            files.push(cx.fetcher.get(&wheel, log)?);
-        }
-        if files.is_empty() {
-            return Ok(());
-        }
-        log.step("install wheels");
-        Cmd::new(out.join("venv/bin/python"))
-            .args(["-m", "pip", "install", "--no-index", "--no-deps", "--quiet"])
-            .args(&files)
-            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-            .run(log)
+        let wheels = wheels(cx)?;
+        let names: Vec<&str> = wheels.iter().map(String::as_str).collect();
+        host_python::venv_with_wheels(cx, out, &names, log)
     }
 
     fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
