@@ -4,10 +4,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use harness::runner::{Interpreter, Plan, trials};
 use harness::suite::{Baseline, SuiteRun, gate, report};
-use harness::suites::{Root, SuiteDef};
+use harness::suites::SuiteDef;
 
 use crate::cli::TestArgs;
 use crate::layout::Layout;
@@ -35,63 +35,38 @@ pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<Exi
         loaded.module,
         &layout.runtime(),
     )?));
-    let native_env = layout.native_env();
-    let native = Arc::new(Interpreter::Native {
-        python: native_env.join("bin/python"),
-        site_packages: native_env.join(format!("lib/python{PYTHON_VERSION_SHORT}/site-packages")),
-        stdlib: std::fs::canonicalize(native_env.join("bin/python"))
-            .ok()
-            .and_then(|p| {
-                p.parent()?
-                    .parent()
-                    .map(|d| d.join(format!("lib/python{PYTHON_VERSION_SHORT}")))
-            })
-            .context("cannot find the native python's standard library")?,
-    });
-
     let mut all_ok = true;
     for suite in suites {
         let baseline_path = suite.baseline_path();
         let baseline = Arc::new(Baseline::load(&baseline_path)?);
-        let selection = suite.selection(args.ci).clone();
-        let root = match suite.root {
-            Root::SitePackages => layout
-                .runtime()
-                .join(format!("lib/python{PYTHON_VERSION_SHORT}/site-packages")),
-            Root::Stdlib => layout
-                .runtime()
-                .join(format!("lib/python{PYTHON_VERSION_SHORT}")),
-            Root::Suite => suite.dir.clone(),
-        };
-        let mut modules = harness::suites::expand(&root, &selection)?;
-        if let Some(filter) = &args.filter {
-            modules.retain(|m| m.contains(filter.as_str()));
-        }
-        if modules.is_empty() {
-            bail!("suite `{}` selects no test modules", suite.name);
-        }
         let name = suite.name.clone();
+        let plan = Plan::new(
+            suite,
+            &layout.runtime(),
+            args.ci,
+            args.filter.as_deref(),
+            pytests.join("support"),
+            layout.reports().join("wasm").join(&name),
+        )?;
         ui.info(&format!(
             "suite {name}: {} modules{}",
-            modules.len(),
+            plan.modules.len(),
             if args.ci { " (CI selection)" } else { "" }
         ));
-        let mut run_args = suite.args.clone();
-        run_args.extend(selection.args.iter().cloned());
-        let plan = |which: &str| {
-            Arc::new(Plan {
-                suite: suite.clone(),
-                modules: modules.clone(),
-                args: run_args.clone(),
-                support: pytests.join("support"),
-                log_dir: layout.reports().join(which).join(&name),
-            })
+        let native_plan = Plan {
+            log_dir: layout.reports().join("native").join(&name),
+            ..plan.clone()
         };
-        let run = run_suite(plan("wasm"), wasm.clone(), baseline.clone(), jobs)?;
+        let run = run_suite(Arc::new(plan), wasm.clone(), baseline.clone(), jobs)?;
         let verdict = gate::judge(&run, &baseline);
         let native_run = if args.native {
             ui.info(&format!("suite {name}: the same selection natively"));
-            let run = run_suite(plan("native"), native.clone(), baseline.clone(), jobs)?;
+            let run = run_suite(
+                Arc::new(native_plan),
+                native_interpreter(layout)?,
+                baseline.clone(),
+                jobs,
+            )?;
             let verdict = gate::judge(&run, &baseline);
             Some((run, verdict))
         } else {
@@ -158,4 +133,21 @@ fn run_suite(
         modules,
         wall: started.elapsed(),
     })
+}
+
+/// The host python with the native wheels, for `--native`.
+fn native_interpreter(layout: &Layout) -> Result<Arc<Interpreter>> {
+    let native_env = layout.native_env();
+    Ok(Arc::new(Interpreter::Native {
+        python: native_env.join("bin/python"),
+        site_packages: native_env.join(format!("lib/python{PYTHON_VERSION_SHORT}/site-packages")),
+        stdlib: std::fs::canonicalize(native_env.join("bin/python"))
+            .ok()
+            .and_then(|p| {
+                p.parent()?
+                    .parent()
+                    .map(|d| d.join(format!("lib/python{PYTHON_VERSION_SHORT}")))
+            })
+            .context("cannot find the native python's standard library")?,
+    }))
 }

@@ -39,7 +39,7 @@ impl Ui {
     pub fn progress_interval(&self) -> Duration {
         match self.verbosity {
             Verbosity::Verbose => Duration::from_secs(10),
-            Verbosity::Normal => crate::stage::default_interval(),
+            Verbosity::Normal => Duration::from_secs(30),
             Verbosity::Quiet => Duration::from_secs(3600 * 24),
         }
     }

@@ -37,6 +37,7 @@ pub enum Interpreter {
 }
 
 /// One suite's selection, ready to run.
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub suite: SuiteDef,
     pub modules: Vec<String>,
@@ -49,6 +50,40 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The suite's selection (the CI one if `ci`), expanded against the host
+    /// runtime tree, optionally narrowed to modules containing `filter`.
+    pub fn new(
+        suite: SuiteDef,
+        runtime: &Path,
+        ci: bool,
+        filter: Option<&str>,
+        support: PathBuf,
+        log_dir: PathBuf,
+    ) -> Result<Self> {
+        let selection = suite.selection(ci);
+        let root = match suite.root {
+            Root::SitePackages => runtime.join(STDLIB_DIR).join("site-packages"),
+            Root::Stdlib => runtime.join(STDLIB_DIR),
+            Root::Suite => suite.dir.clone(),
+        };
+        let mut modules = crate::suites::expand(&root, selection)?;
+        if let Some(filter) = filter {
+            modules.retain(|m| m.contains(filter));
+        }
+        if modules.is_empty() {
+            anyhow::bail!("suite `{}` selects no test modules", suite.name);
+        }
+        let mut args = suite.args.clone();
+        args.extend(selection.args.iter().cloned());
+        Ok(Self {
+            suite,
+            modules,
+            args,
+            support,
+            log_dir,
+        })
+    }
+
     fn root(&self, interp: &Interpreter) -> String {
         let native = |p: &Path| p.display().to_string();
         match (self.suite.root, interp) {

@@ -78,13 +78,15 @@ fn failures_are_charged_to_their_case_and_the_other_trials_run() {
     )
     .unwrap();
     let logs = tempfile::tempdir().unwrap();
-    let plan = Plan {
-        modules: harness::suites::expand(suite_dir.path(), &suite.selection).unwrap(),
+    let plan = Plan::new(
         suite,
-        args: vec![],
+        &out.join("runtime"),
+        false,
+        None,
         support,
-        log_dir: logs.path().to_owned(),
-    };
+        logs.path().to_owned(),
+    )
+    .unwrap();
     // The modules run side by side, as trials do; each fails alone.
     let interp = Interpreter::Wasm(python);
     let results: Vec<ModuleResult> = std::thread::scope(|scope| {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use harness::runner::{Interpreter, Plan, trials};
 use harness::suite::Baseline;
-use harness::suites::{Root, SuiteDef};
+use harness::suites::SuiteDef;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
@@ -42,22 +42,17 @@ fn main() {
     for name in names.split(',').filter(|n| !n.is_empty()) {
         let suite = SuiteDef::load(&pytests, name).expect("suite");
         let baseline = Arc::new(Baseline::load(&suite.baseline_path()).expect("baseline"));
-        let selection = suite.selection(ci).clone();
-        let root = match suite.root {
-            Root::SitePackages => runtime.join("lib/python3.13/site-packages"),
-            Root::Stdlib => runtime.join("lib/python3.13"),
-            Root::Suite => suite.dir.clone(),
-        };
-        let modules = harness::suites::expand(&root, &selection).expect("selection");
-        let mut run_args = suite.args.clone();
-        run_args.extend(selection.args.iter().cloned());
-        let plan = Arc::new(Plan {
-            suite,
-            modules,
-            args: run_args,
-            support: pytests.join("support"),
-            log_dir: out.join("reports/cargo-test").join(name),
-        });
+        let plan = Arc::new(
+            Plan::new(
+                suite,
+                &runtime,
+                ci,
+                None,
+                pytests.join("support"),
+                out.join("reports/cargo-test").join(name),
+            )
+            .expect("selection"),
+        );
         all.extend(trials(
             plan,
             interp.clone(),
