@@ -252,3 +252,139 @@ impl Drop for Ticker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::ui::Verbosity;
+
+    /// A stage that counts its builds and whose input is settable.
+    struct Counting {
+        name: &'static str,
+        deps: Vec<&'static str>,
+        input: Mutex<String>,
+        builds: AtomicUsize,
+        fail: bool,
+    }
+
+    impl Counting {
+        fn new(name: &'static str, deps: &[&'static str]) -> Self {
+            Self {
+                name,
+                deps: deps.to_vec(),
+                input: Mutex::new("v1".into()),
+                builds: AtomicUsize::new(0),
+                fail: false,
+            }
+        }
+    }
+
+    impl Stage for Counting {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn deps(&self) -> Vec<&'static str> {
+            self.deps.clone()
+        }
+        fn inputs(&self, _cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+            fp.add("input", self.input.lock().unwrap().as_str());
+            Ok(())
+        }
+        fn build(&self, _cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+            self.builds.fetch_add(1, Ordering::SeqCst);
+            log.note("building");
+            std::fs::write(out.join("artifact"), "x")?;
+            if self.fail {
+                bail!("deliberate failure");
+            }
+            Ok(())
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, Layout, Pins) {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout {
+            workspace: dir.path().join("ws"),
+            target: dir.path().join("target"),
+            cache: dir.path().join("cache"),
+        };
+        let pins = Pins::parse("[debian]\nsuite = \"trixie\"\n[artifact]\n").unwrap();
+        (dir, layout, pins)
+    }
+
+    fn quiet() -> Ui {
+        Ui {
+            verbosity: Verbosity::Quiet,
+            show_fresh: false,
+        }
+    }
+
+    fn build_all(layout: &Layout, pins: &Pins, stages: &[&dyn Stage]) -> Result<()> {
+        let cx = Context::new(layout, pins, true, 1);
+        run(&cx, stages, &quiet())
+    }
+
+    #[test]
+    fn builds_once_then_only_what_changed() {
+        let (_dir, layout, pins) = setup();
+        let a = Counting::new("a", &[]);
+        let b = Counting::new("b", &["a"]);
+        let c = Counting::new("c", &[]);
+        let stages: [&dyn Stage; 3] = [&a, &b, &c];
+        build_all(&layout, &pins, &stages).unwrap();
+        build_all(&layout, &pins, &stages).unwrap();
+        let counts = || [&a, &b, &c].map(|s| s.builds.load(Ordering::SeqCst));
+        assert_eq!(counts(), [1, 1, 1], "a second build is a no-op");
+
+        // Changing a's input rebuilds a and b (which uses a), not c.
+        *a.input.lock().unwrap() = "v2".into();
+        build_all(&layout, &pins, &stages).unwrap();
+        assert_eq!(counts(), [2, 2, 1]);
+
+        // Going back finds the first outputs still complete.
+        *a.input.lock().unwrap() = "v1".into();
+        build_all(&layout, &pins, &stages).unwrap();
+        assert_eq!(counts(), [2, 2, 1]);
+    }
+
+    #[test]
+    fn an_unfinished_output_is_rebuilt_from_scratch() {
+        let (_dir, layout, pins) = setup();
+        let mut a = Counting::new("a", &[]);
+        a.fail = true;
+        let err = build_all(&layout, &pins, &[&a]).unwrap_err().to_string();
+        assert!(err.contains("stage `a` failed"), "{err}");
+        assert!(err.contains("deliberate failure"), "{err}");
+        assert!(err.contains("a.log"), "the log is named: {err}");
+        let outputs: Vec<_> = std::fs::read_dir(layout.builds()).unwrap().collect();
+        assert_eq!(outputs.len(), 1);
+        a.fail = false;
+        build_all(&layout, &pins, &[&a]).unwrap();
+        assert_eq!(a.builds.load(Ordering::SeqCst), 2);
+        build_all(&layout, &pins, &[&a]).unwrap();
+        assert_eq!(a.builds.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn plan_takes_a_stage_and_its_dependencies_in_order() {
+        let stages: Vec<Box<dyn Stage>> = vec![
+            Box::new(Counting::new("fetch", &[])),
+            Box::new(Counting::new("toolchain", &["fetch"])),
+            Box::new(Counting::new("host", &["fetch"])),
+            Box::new(Counting::new("cpython", &["toolchain"])),
+        ];
+        let names = |target| -> Vec<&str> {
+            plan(&stages, target)
+                .unwrap()
+                .iter()
+                .map(|s| s.name())
+                .collect()
+        };
+        assert_eq!(names(Some("cpython")), ["fetch", "toolchain", "cpython"]);
+        assert_eq!(names(None).len(), 4);
+        let err = plan(&stages, Some("numpyy")).err().unwrap().to_string();
+        assert!(err.contains("unknown stage `numpyy`"), "{err}");
+    }
+}
