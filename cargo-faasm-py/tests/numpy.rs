@@ -1,43 +1,16 @@
 //! numpy inside python.wasm, checked against the native wheel of the same
 //! version on the host.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
+use common::{assert_ok, faasm_py_run, target_dir};
 
 fn guest(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_cargo-faasm-py"))
-        .arg("faasm-py")
-        .arg("--manifest-path")
-        .arg(workspace().join("Cargo.toml"))
-        .args(["run", "--timeout", "600", "--"])
-        .args(args)
-        .current_dir(dir.path())
-        .output()
-        .expect("cannot start cargo-faasm-py")
-}
-
-#[track_caller]
-fn stdout_of(out: &Output) -> String {
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    faasm_py_run(dir.path(), &["--timeout", "600"], args)
 }
 
 fn parse(json: &str) -> serde_json::Map<String, serde_json::Value> {
@@ -63,9 +36,9 @@ fn close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 fn guest_results_match_native_numpy() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_checks.py");
     let code = std::fs::read_to_string(&script).unwrap();
-    let wasm = parse(&stdout_of(&guest(&["-c", &code])));
+    let wasm = parse(&assert_ok(&guest(&["-c", &code])));
     let native_python = target_dir().join("faasm-py/native/bin/python");
-    let native = parse(&stdout_of(
+    let native = parse(&assert_ok(
         &Command::new(&native_python)
             .arg(&script)
             .output()
@@ -104,12 +77,12 @@ fn test_only_extension_modules_import() {
     let code = format!(
         "import importlib\nfor m in {modules:?}:\n    importlib.import_module(m)\nimport numpy._core._multiarray_tests as t\nprint(type(t).__name__, t.__name__)\n"
     );
-    let out = stdout_of(&guest(&["-c", &code]));
+    let out = assert_ok(&guest(&["-c", &code]));
     assert_eq!(out, "module numpy._core._multiarray_tests\n");
 }
 
 #[test]
 fn show_config_does_not_crash() {
-    let out = stdout_of(&guest(&["-c", "import numpy; numpy.show_config()"]));
+    let out = assert_ok(&guest(&["-c", "import numpy; numpy.show_config()"]));
     assert!(out.contains("2.2.6") || out.contains("numpy"), "{out}");
 }

@@ -4,47 +4,15 @@
 //! from a scratch working directory. `run` brings stale stages up to date
 //! first, so on a machine without a build the first test pays for it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn workspace_manifest() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml")
-}
+use std::process::Output;
 
-/// `cargo faasm-py run [flags] -- args…` in `cwd`.
-fn faasm_py_run(cwd: &Path, flags: &[&str], args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-faasm-py"))
-        .arg("faasm-py")
-        .arg("--manifest-path")
-        .arg(workspace_manifest())
-        .arg("run")
-        .args(flags)
-        .arg("--")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("cannot start cargo-faasm-py")
-}
+use common::{assert_ok, faasm_py_run, text};
 
 fn python(code: &str) -> Output {
     let dir = tempfile::tempdir().unwrap();
     faasm_py_run(dir.path(), &[], &["-c", code])
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 #[test]
