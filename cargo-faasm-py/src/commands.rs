@@ -30,6 +30,9 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
     match args.command {
         Command::Build { stage } => {
             build(&layout, &args.global, stage.as_deref(), &ui)?;
+            if stage.is_none() {
+                ui.info(&crate::modules::Report::load(&layout.modules_report())?.summary());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Fetch => {

@@ -64,6 +64,10 @@ impl Layout {
     pub fn shims(&self) -> PathBuf {
         self.workspace.join("third-party/shims")
     }
+    /// libffi's target part for wasm32-wasi and the program's own loader.
+    pub fn libffi_wasi(&self) -> PathBuf {
+        self.workspace.join("third-party/libffi-wasi")
+    }
     /// Test suites, their baselines and the in-guest support files.
     pub fn pytests(&self) -> PathBuf {
         self.workspace.join("pytests")
@@ -99,9 +103,18 @@ impl Layout {
     pub fn python_wasm(&self) -> PathBuf {
         self.out().join("python.wasm")
     }
+    /// Which extension modules python.wasm has, and why others are missing.
+    pub fn modules_report(&self) -> PathBuf {
+        self.out().join("modules.json")
+    }
     /// The tree the guest sees read-only (a link to the runtime stage's output).
     pub fn runtime(&self) -> PathBuf {
         self.out().join("runtime")
+    }
+    /// The C toolchain that built python.wasm (`bin/clang` …), for C code
+    /// that must agree with it, such as the ctypes layout test.
+    pub fn toolchain(&self) -> PathBuf {
+        self.out().join("toolchain")
     }
     /// The host python with native builds of the packages (the reference).
     pub fn native_env(&self) -> PathBuf {

@@ -7,6 +7,7 @@ mod digest;
 mod fetch;
 mod inittab;
 mod layout;
+mod modules;
 mod pins;
 mod process;
 mod stage;

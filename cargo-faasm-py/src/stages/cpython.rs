@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::host_python;
 use super::toolchain::{TARGET, Toolchain};
-use super::util::{publish_link, untar};
+use super::util::{apply_patches, fingerprint_patches, publish_link, untar};
+use super::{host_python, libffi};
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -18,7 +18,7 @@ use crate::stage::{Context, Stage};
 pub const PYTHON_VERSION_SHORT: &str = "3.13";
 /// Release build: optimised, no debug info in what ships.
 const OPT: &str = "-DNDEBUG -g0 -O2 -Wall";
-const RECIPE: &str = "2";
+const RECIPE: &str = "3";
 /// Where the guest finds the installation (CPython's default prefix).
 pub const GUEST_PREFIX: &str = "/usr/local";
 
@@ -80,13 +80,21 @@ impl Stage for Cpython {
         "cpython"
     }
     fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain", "host-python", "zlib", "bzip2", "xz"]
+        vec![
+            "toolchain",
+            "host-python",
+            "zlib",
+            "bzip2",
+            "xz",
+            "sqlite",
+            "libffi",
+        ]
     }
     fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
         fp.add("recipe", RECIPE);
         fp.add("opt", OPT);
         fp.add("cpython", &cx.pins.get("cpython")?.sha256);
-        Ok(())
+        fingerprint_patches(&cx.layout, "cpython", fp)
     }
 
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
@@ -96,6 +104,7 @@ impl Stage for Cpython {
         let tarball = cx.fetcher.get("cpython", log)?;
         let src = out.join("src");
         untar(&tarball, &src, log)?;
+        apply_patches(&cx.layout, "cpython", &src, log)?;
         let build = out.join("build");
         std::fs::create_dir_all(&build)?;
         let config_site = src.join("Tools/wasm/config.site-wasm32-wasi");
@@ -118,6 +127,7 @@ impl Stage for Cpython {
             ("ZLIB", "zlib", "z"),
             ("BZIP2", "bzip2", "bz2"),
             ("LIBLZMA", "xz", "lzma"),
+            ("LIBSQLITE3", "sqlite", "sqlite3"),
         ] {
             let dir = cx.output(stage)?;
             configure = configure
@@ -130,6 +140,10 @@ impl Stage for Cpython {
                     format!("-L{}/lib -l{lib}", dir.display()),
                 );
         }
+        let (ffi_cflags, ffi_libs) = libffi::configure_flags(&cx.output("libffi")?);
+        configure = configure
+            .env("LIBFFI_CFLAGS", ffi_cflags)
+            .env("LIBFFI_LIBS", ffi_libs);
         configure.run(log)?;
 
         log.step("make");

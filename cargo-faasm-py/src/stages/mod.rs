@@ -1,10 +1,12 @@
-//! The pipeline: fetch → toolchain → host python → C libraries → cpython → link → runtime.
+//! The pipeline: fetch → toolchain → host python → C libraries (and libffi) → cpython →
+//! packages → link → runtime.
 
 pub mod build_tools;
 mod clibs;
 pub mod cpython;
 mod fetch;
 pub mod host_python;
+mod libffi;
 mod link;
 mod native;
 pub mod package;
@@ -27,6 +29,8 @@ pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
         Box::new(clibs::Zlib),
         Box::new(clibs::Bzip2),
         Box::new(clibs::Xz),
+        Box::new(clibs::Sqlite),
+        Box::new(libffi::Libffi),
         Box::new(cpython::Cpython),
         Box::new(build_tools::BuildTools),
     ];

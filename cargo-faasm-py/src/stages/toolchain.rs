@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::util::write_script;
+use super::util::{publish_link, write_script};
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -91,6 +91,10 @@ impl Stage for ToolchainStage {
             None => assemble(cx, out, &bin, log)?,
         }
         smoke_test(&Toolchain::at(out), out, log)
+    }
+
+    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
+        publish_link(out, &cx.layout.toolchain())
     }
 }
 

@@ -1,9 +1,11 @@
 //! Small file-system steps shared by stages.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::digest::Fingerprint;
+use crate::layout::Layout;
 use crate::process::{Cmd, Log};
 
 /// Unpacks a tarball into `dest`, dropping its top directory.
@@ -16,6 +18,47 @@ pub fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
         .arg(dest)
         .arg("--strip-components=1")
         .run(log)
+}
+
+/// The patch files for one upstream source (`third-party/patches/<name>/`),
+/// in the order they apply.
+pub fn patches(layout: &Layout, name: &str) -> Result<Vec<PathBuf>> {
+    let dir = layout.patches().join(name);
+    let mut patches = Vec::new();
+    if dir.is_dir() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "patch") {
+                patches.push(path);
+            }
+        }
+    }
+    patches.sort();
+    Ok(patches)
+}
+
+/// Adds every patch of `name` to a stage's fingerprint.
+pub fn fingerprint_patches(layout: &Layout, name: &str, fp: &mut Fingerprint) -> Result<()> {
+    for patch in patches(layout, name)? {
+        fp.add_file("patch", &patch)?;
+    }
+    Ok(())
+}
+
+/// Applies every patch of `name` to the unpacked source tree `src`.
+pub fn apply_patches(layout: &Layout, name: &str, src: &Path, log: &mut Log) -> Result<()> {
+    for patch in patches(layout, name)? {
+        log.step(&format!("patch {}", patch.display()));
+        Cmd::new("patch")
+            .args(["-p1", "--forward", "--batch", "-i"])
+            .arg(&patch)
+            .cwd(src)
+            .run(log)
+            .with_context(|| format!("patch {} does not apply", patch.display()))?;
+    }
+    Ok(())
 }
 
 /// Points `link` at `target`, replacing whatever link was there atomically.

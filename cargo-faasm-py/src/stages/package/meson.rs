@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::{Manifest, ModuleRow, STATIC_EXT_CC, patches};
+use super::{Manifest, ModuleRow, STATIC_EXT_CC};
 use crate::pins::Package;
 use crate::process::{Cmd, Log};
 use crate::stage::Context;
@@ -14,7 +14,7 @@ use crate::stages::PYTHON_VERSION_SHORT;
 use crate::stages::build_tools;
 use crate::stages::cpython::{GUEST_PREFIX, LinkInfo};
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{untar, write_script};
+use crate::stages::util::{apply_patches, untar, write_script};
 use crate::symbols;
 
 /// This file's text is an input of every meson package's fingerprint.
@@ -37,15 +37,7 @@ pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Resu
     log.step("unpack");
     let src = out.join("src");
     untar(&cx.fetcher.get(&package.sdist, log)?, &src, log)?;
-    for patch in patches(cx, &package.name)? {
-        log.step(&format!("patch {}", patch.display()));
-        Cmd::new("patch")
-            .args(["-p1", "--forward", "--batch", "-i"])
-            .arg(&patch)
-            .cwd(&src)
-            .run(log)
-            .with_context(|| format!("patch {} does not apply", patch.display()))?;
-    }
+    apply_patches(&cx.layout, &package.name, &src, log)?;
 
     let build = out.join("build");
     let wrap = write_wrapper(&tc, &tools.join("python"), out, &build)?;

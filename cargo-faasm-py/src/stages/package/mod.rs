@@ -9,7 +9,7 @@ mod meson;
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 pub use manifest::{Manifest, ModuleRow};
 
@@ -17,6 +17,7 @@ use crate::digest::Fingerprint;
 use crate::pins::{Backend, Package};
 use crate::process::Log;
 use crate::stage::{Context, Stage};
+use crate::stages::util::fingerprint_patches;
 
 /// Bumped when the recipe changes in a way the inputs do not show.
 const RECIPE: &str = "1";
@@ -38,24 +39,6 @@ impl PackageStage {
     }
 }
 
-/// The patch files of a package, in the order they apply.
-pub fn patches(cx: &Context, package: &str) -> Result<Vec<std::path::PathBuf>> {
-    let dir = cx.layout.patches().join(package);
-    let mut patches = Vec::new();
-    if dir.is_dir() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "patch") {
-                patches.push(path);
-            }
-        }
-    }
-    patches.sort();
-    Ok(patches)
-}
-
 impl Stage for PackageStage {
     fn name(&self) -> &'static str {
         self.name
@@ -71,9 +54,7 @@ impl Stage for PackageStage {
         fp.add("meson-options", p.meson_options.join("\n"));
         fp.add("static_ext_cc.py", STATIC_EXT_CC);
         fp.add("meson.rs", meson::RECIPE_TEXT);
-        for patch in patches(cx, &p.name)? {
-            fp.add_file("patch", &patch)?;
-        }
+        fingerprint_patches(&cx.layout, &p.name, fp)?;
         for shim in &p.shims {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
         }

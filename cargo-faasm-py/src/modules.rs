@@ -1,0 +1,171 @@
+//! The module report: which extension modules python.wasm has built in,
+//! and, for each standard-library module it lacks, why. CPython's configure
+//! decides each module's state (`MODULE_<NAME>_STATE` in its Makefile); the
+//! reasons are ours, one line per module.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Standard-library extension modules in python.wasm's inittab.
+    pub stdlib: Vec<String>,
+    /// Package extension modules in the inittab (dotted names).
+    pub packages: Vec<String>,
+    /// Standard-library modules python.wasm does not have.
+    pub unavailable: Vec<Unavailable>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub name: String,
+    /// configure's verdict: `n/a` (not for this platform), `missing` (a
+    /// library was not found) or `disabled`.
+    pub state: String,
+    pub reason: String,
+}
+
+/// Why a standard-library module is not in python.wasm.
+fn reason(name: &str) -> Option<&'static str> {
+    const PROCESSES: &str = "no processes: WASI preview 1 cannot fork, exec or share memory";
+    const THREADS: &str = "no threads: WASI preview 1 has none, and subinterpreters need them";
+    const SHARED_LIBRARY: &str =
+        "a test module that must be a shared library: python.wasm has no dynamic loading";
+    Some(match name {
+        "_posixsubprocess" | "_multiprocessing" | "_posixshmem" | "_testexternalinspection" => {
+            PROCESSES
+        }
+        "_interpreters" | "_interpchannels" | "_interpqueues" => THREADS,
+        "fcntl" => "no file locking in WASI preview 1",
+        "mmap" => "no memory mapping in WASI preview 1",
+        "termios" | "_curses" | "_curses_panel" | "readline" => {
+            "no terminal control in WASI preview 1 (and no ncurses or readline is built)"
+        }
+        "grp" | "pwd" => "no users or groups in WASI preview 1",
+        "resource" => "no resource limits in WASI preview 1",
+        "syslog" => "no system log in WASI preview 1",
+        "_scproxy" => "macOS only",
+        "_tkinter" => "no windowing system",
+        "_dbm" | "_gdbm" => "no dbm library is built (dbm.dumb and sqlite3 work)",
+        "_uuid" => "libuuid is not built (uuid's pure-Python code makes UUIDs)",
+        "_ssl" | "_hashlib" => {
+            "OpenSSL is not built: WASI preview 1 has no sockets to secure, and hashlib uses the built-in _md5, _sha1, _sha2, _sha3 and _blake2"
+        }
+        "_ctypes_test"
+        | "_testimportmultiple"
+        | "_testmultiphase"
+        | "_testsinglephase"
+        | "xxlimited"
+        | "xxlimited_35" => SHARED_LIBRARY,
+        _ => return None,
+    })
+}
+
+/// `MODULE_<NAME>_STATE=<state>` lines of CPython's Makefile, by module name.
+pub fn stdlib_states(makefile: &str) -> BTreeMap<String, String> {
+    makefile
+        .lines()
+        .filter_map(|line| {
+            let (var, state) = line.split_once('=')?;
+            let name = var.trim().strip_prefix("MODULE_")?.strip_suffix("_STATE")?;
+            Some((name.to_ascii_lowercase(), state.trim().to_owned()))
+        })
+        .collect()
+}
+
+impl Report {
+    pub fn new(states: &BTreeMap<String, String>, packages: Vec<String>) -> Self {
+        let mut stdlib = Vec::new();
+        let mut unavailable = Vec::new();
+        for (name, state) in states {
+            if state == "yes" {
+                stdlib.push(name.clone());
+            } else {
+                unavailable.push(Unavailable {
+                    name: name.clone(),
+                    state: state.clone(),
+                    reason: reason(name).map(String::from).unwrap_or_else(|| {
+                        format!("configure says `{state}`; no reason is recorded")
+                    }),
+                });
+            }
+        }
+        Self {
+            stdlib,
+            packages,
+            unavailable,
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
+    }
+
+    /// A few lines for the terminal: the counts, then the missing modules
+    /// grouped by reason.
+    pub fn summary(&self) -> String {
+        let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for u in &self.unavailable {
+            by_reason.entry(&u.reason).or_default().push(&u.name);
+        }
+        let mut text = format!(
+            "python.wasm has {} standard-library and {} package extension modules built in; {} standard-library modules are not available:",
+            self.stdlib.len(),
+            self.packages.len(),
+            self.unavailable.len()
+        );
+        for (reason, names) in by_reason {
+            text.push_str(&format!("\n  {}: {reason}", names.join(", ")));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAKEFILE: &str = "\
+MODULE_ZLIB_STATE=yes
+MODULE__CTYPES_STATE=yes
+MODULE__POSIXSUBPROCESS_STATE=n/a
+MODULE__MULTIPROCESSING_STATE=n/a
+MODULE__NEWTHING_STATE=missing
+MODULE__CTYPES_CFLAGS=-I/x
+";
+
+    #[test]
+    fn reads_module_states_from_the_makefile() {
+        let states = stdlib_states(MAKEFILE);
+        assert_eq!(states.len(), 5);
+        assert_eq!(states["_ctypes"], "yes");
+        assert_eq!(states["_posixsubprocess"], "n/a");
+    }
+
+    #[test]
+    fn groups_missing_modules_by_reason_and_names_unknown_ones() {
+        let report = Report::new(
+            &stdlib_states(MAKEFILE),
+            vec!["numpy.fft._pocketfft_umath".into()],
+        );
+        assert_eq!(report.stdlib, ["_ctypes", "zlib"]);
+        let summary = report.summary();
+        assert!(
+            summary.starts_with("python.wasm has 2 standard-library and 1 package"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("_multiprocessing, _posixsubprocess: no processes"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("_newthing: configure says `missing`"),
+            "{summary}"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! `libffi`: the foreign-function layer `_ctypes` is built on, for
+//! wasm32-wasi. The pinned libffi release gives `ffi.h`, the wasm32
+//! `ffitarget.h`, the type descriptors and `ffi_prep_cif`; the target part
+//! that libffi lacks for WASI is ours (`third-party/libffi-wasi/ffi.c`, whose
+//! header says what calls can and cannot do).
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+use super::toolchain::Toolchain;
+use super::util::untar;
+use crate::digest::Fingerprint;
+use crate::process::{Cmd, Log};
+use crate::stage::{Context, Stage};
+
+const CFLAGS: &str = "-O2 -g0 -Wall";
+const RECIPE: &str = "3";
+/// libffi's generic sources that apply unchanged.
+const UPSTREAM_SOURCES: &[&str] = &["src/prep_cif.c", "src/types.c"];
+/// Our sources, in `third-party/libffi-wasi`.
+const PORT_SOURCES: &[&str] = &["ffi.c"];
+const PORT_HEADERS: &[&str] = &["fficonfig.h"];
+
+pub struct Libffi;
+
+/// `-I`/`-L` flags for CPython's configure (`LIBFFI_CFLAGS`, `LIBFFI_LIBS`).
+pub fn configure_flags(out: &Path) -> (String, String) {
+    (
+        format!("-I{}/include", out.display()),
+        format!("-L{}/lib -lffi", out.display()),
+    )
+}
+
+impl Stage for Libffi {
+    fn name(&self) -> &'static str {
+        "libffi"
+    }
+    fn deps(&self) -> Vec<&'static str> {
+        vec!["toolchain"]
+    }
+    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+        fp.add("recipe", RECIPE);
+        fp.add("cflags", CFLAGS);
+        fp.add("libffi", &cx.pins.get("libffi")?.sha256);
+        let port = cx.layout.libffi_wasi();
+        for file in PORT_SOURCES {
+            fp.add_file(file, &port.join(file))?;
+        }
+        for file in PORT_HEADERS {
+            fp.add_file(file, &port.join(file))?;
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = Toolchain::at(&cx.output("toolchain")?);
+        let port = cx.layout.libffi_wasi();
+        log.step("unpack");
+        let src = out.join("src");
+        untar(&cx.fetcher.get("libffi", log)?, &src, log)?;
+
+        log.step("headers");
+        // Public headers in include/, the ones only libffi's sources use in
+        // private/.
+        let include = out.join("include");
+        let private = out.join("private");
+        for dir in [&include, &private] {
+            std::fs::create_dir_all(dir)?;
+        }
+        let version = &cx.pins.get("libffi")?.version;
+        let template = src.join("include/ffi.h.in");
+        let ffi_h = std::fs::read_to_string(&template)
+            .with_context(|| format!("cannot read {}", template.display()))?;
+        std::fs::write(include.join("ffi.h"), configure_ffi_h(&ffi_h, version)?)?;
+        copy(&src.join("src/wasm32/ffitarget.h"), &include)?;
+        copy(&src.join("include/ffi_common.h"), &private)?;
+        for file in PORT_HEADERS {
+            copy(&port.join(file), &private)?;
+        }
+
+        log.step("compile");
+        let objects = out.join("obj");
+        std::fs::create_dir_all(&objects)?;
+        let mut archive = Vec::new();
+        let sources = UPSTREAM_SOURCES
+            .iter()
+            .map(|s| src.join(s))
+            .chain(PORT_SOURCES.iter().map(|s| port.join(s)));
+        for source in sources {
+            let stem = source.file_stem().unwrap_or_default().to_string_lossy();
+            let object = objects.join(format!("{stem}.o"));
+            Cmd::new(tc.tool("clang"))
+                .args(CFLAGS.split_whitespace())
+                .arg("-Werror")
+                .arg(format!("-I{}", include.display()))
+                .arg(format!("-I{}", private.display()))
+                .arg("-c")
+                .arg(&source)
+                .arg("-o")
+                .arg(&object)
+                .run(log)?;
+            archive.push(object);
+        }
+
+        log.step("archive");
+        std::fs::create_dir_all(out.join("lib"))?;
+        Cmd::new(tc.tool("llvm-ar"))
+            .arg("rcs")
+            .arg(out.join("lib/libffi.a"))
+            .args(archive)
+            .run(log)
+    }
+}
+
+fn copy(file: &Path, dir: &Path) -> Result<()> {
+    let name = file.file_name().unwrap_or_default();
+    std::fs::copy(file, dir.join(name))
+        .map(drop)
+        .with_context(|| format!("cannot copy {}", file.display()))
+}
+
+/// What libffi's configure substitutes into `ffi.h.in` for wasm32-wasi.
+fn configure_ffi_h(template: &str, version: &str) -> Result<String> {
+    let text = template
+        .replace("@VERSION@", version)
+        .replace("@TARGET@", "WASM32")
+        // wasm32's `long double` is a 128-bit IEEE quad, distinct from double.
+        .replace("@HAVE_LONG_DOUBLE@", "1")
+        .replace("@FFI_EXEC_TRAMPOLINE_TABLE@", "0");
+    if let Some(placeholder) = placeholders(&text).next() {
+        bail!("ffi.h.in has a placeholder this build does not fill: {placeholder}");
+    }
+    Ok(text)
+}
+
+/// Every `@NAME@` (capitals and underscores) left in `text`.
+fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('@').filter_map(|(at, _)| {
+        let rest = &text[at + 1..];
+        let end = rest.find(|c: char| !(c.is_ascii_uppercase() || c == '_'))?;
+        (end > 0 && rest[end..].starts_with('@')).then(|| &text[at..at + end + 2])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_every_placeholder_and_refuses_unknown_ones() {
+        let filled = configure_ffi_h(
+            "libffi @VERSION@ #ifndef @TARGET@ #if @HAVE_LONG_DOUBLE@ e-mail a@b.c",
+            "3.4.8",
+        )
+        .unwrap();
+        assert_eq!(filled, "libffi 3.4.8 #ifndef WASM32 #if 1 e-mail a@b.c");
+        let err = configure_ffi_h("#if @NEW_THING@", "1").unwrap_err();
+        assert!(err.to_string().contains("@NEW_THING@"), "{err}");
+    }
+}

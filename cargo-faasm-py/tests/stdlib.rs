@@ -1,0 +1,97 @@
+//! The guest's standard library: the issue's one-liner over ctypes, bz2,
+//! lzma, sqlite3 and numpy, and the build's module report against what the
+//! guest really has.
+
+mod common;
+
+use common::{assert_ok, faasm_py_run, target_dir};
+
+#[test]
+fn data_modules_and_ctypes_import_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = faasm_py_run(
+        dir.path(),
+        &[],
+        &[
+            "-c",
+            "import ctypes, bz2, lzma, sqlite3, numpy; print(ctypes.sizeof(ctypes.c_long), numpy.ctypeslib.as_array((ctypes.c_double*3)(1,2,3)).sum())",
+        ],
+    );
+    assert_eq!(assert_ok(&out), "4 6.0\n");
+}
+
+#[test]
+fn sqlite3_bz2_and_lzma_work_on_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = r#"
+import bz2, lzma, sqlite3
+db = sqlite3.connect("t.db")
+db.execute("create table t (k integer primary key, v text)")
+db.executemany("insert into t (v) values (?)", [(bz2.compress(b"x" * n).hex(),) for n in range(50)])
+db.commit()
+db.close()
+db = sqlite3.connect("t.db")
+rows = db.execute("select v from t order by k").fetchall()
+assert [len(bz2.decompress(bytes.fromhex(v))) for (v,) in rows] == list(range(50))
+with lzma.open("t.xz", "wb") as f:
+    f.write(b"wasm" * 1000)
+with lzma.open("t.xz") as f:
+    assert f.read() == b"wasm" * 1000
+print(sqlite3.sqlite_version, len(rows))
+"#;
+    let out = faasm_py_run(dir.path(), &[], &["-c", code]);
+    assert_eq!(assert_ok(&out), "3.46.1 50\n");
+    // The database was written through the mounted working directory.
+    assert!(dir.path().join("t.db").is_file());
+}
+
+#[test]
+fn module_report_matches_the_guest() {
+    let report_path = target_dir().join("faasm-py/modules.json");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map_or_else(|| v["name"].as_str().unwrap().to_owned(), String::from)
+            })
+            .collect()
+    };
+    let (stdlib, packages, unavailable) =
+        (names("stdlib"), names("packages"), names("unavailable"));
+    for wanted in ["_ctypes", "_sqlite3", "_bz2", "_lzma", "zlib"] {
+        assert!(
+            stdlib.contains(&wanted.to_owned()),
+            "{wanted} not in the report"
+        );
+    }
+    for missing in ["_posixsubprocess", "_ssl", "mmap"] {
+        assert!(
+            unavailable.contains(&missing.to_owned()),
+            "{missing} not reported missing"
+        );
+    }
+    for u in report["unavailable"].as_array().unwrap() {
+        assert!(
+            !u["reason"].as_str().unwrap().contains("no reason"),
+            "no reason for {u}"
+        );
+    }
+    // The guest: every reported module is built in, every missing one is not.
+    let code = format!(
+        "import sys, json; b = set(sys.builtin_module_names); print(json.dumps([[m for m in {all:?} if m not in b], [m for m in {missing:?} if m in b]]))",
+        all = stdlib.iter().chain(&packages).collect::<Vec<_>>(),
+        missing = unavailable,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_ok(&faasm_py_run(dir.path(), &[], &["-c", &code]));
+    assert_eq!(
+        out.trim(),
+        "[[], []]",
+        "report and sys.builtin_module_names disagree"
+    );
+}
