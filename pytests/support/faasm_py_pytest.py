@@ -4,12 +4,20 @@ Each case writes a "start" line when it begins and an "end" line when its
 outcome is known, appended and flushed to $FAASM_PY_REPORT at once, so a
 trap or a timeout halfway through a module loses nothing already run, and
 the host can tell which case was running when the guest died.
+
+A test stopped by an error that says a capability is "not available on
+wasm32-wasi" (python.wasm's own refusals: ctypes' foreign calls, callbacks,
+library loading) is reported as skipped with that message, as upstream
+skips tests for what a platform lacks.
 """
 import json
 import os
 import time
 
+import pytest
+
 _REPORT = os.environ.get("FAASM_PY_REPORT")
+UNAVAILABLE = "not available on wasm32-wasi"
 
 if not hasattr(os, "getuid"):
     # WASI has no user ids. pytest's tmp_path asks for one except on win32
@@ -38,6 +46,16 @@ def _message(report):
     if crash is not None:
         return crash.message
     return str(report.longrepr)[-2000:]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    result = yield
+    report = result.get_result()
+    if report.failed and call.excinfo is not None and UNAVAILABLE in str(call.excinfo.value):
+        report.outcome = "skipped"
+        reason = f"{call.excinfo.typename}: {call.excinfo.value}"
+        report.longrepr = (str(item.path), item.location[1] or 0, reason)
 
 
 def pytest_runtest_logstart(nodeid, location):

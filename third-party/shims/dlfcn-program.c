@@ -15,6 +15,8 @@
 #include <stdio.h>
 
 static char program; /* the handle of the program itself */
+/* Every refusal says "not available on wasm32-wasi": the test-suite plugins
+   report tests stopped by such an error as skipped, with this message. */
 static char message[320];
 static int pending;
 
@@ -29,14 +31,15 @@ void *dlopen(const char *file, int mode) {
     if (file == NULL) {
         return &program;
     }
-    return fail(file, "cannot load a library: python.wasm (wasm32-wasi) has no dynamic loader, "
-                      "every extension module is linked in, and ctypes cannot call foreign functions");
+    return fail(file, "cannot load a library: dynamic loading is not available on wasm32-wasi "
+                      "(python.wasm has every extension module linked in), so ctypes cannot call "
+                      "foreign functions");
 }
 
 void *dlsym(void *restrict handle, const char *restrict name) {
     (void)handle;
-    return fail(name, "symbol lookup is not available in python.wasm (wasm32-wasi keeps no symbol "
-                      "table at run time), so ctypes cannot call foreign functions");
+    return fail(name, "symbol lookup is not available on wasm32-wasi (a wasm module keeps no "
+                      "symbol table at run time), so ctypes cannot call foreign functions");
 }
 
 int dlclose(void *handle) {
