@@ -1,7 +1,8 @@
 //! The module report: which extension modules python.wasm has built in,
-//! and, for each standard-library module it lacks, why. CPython's configure
-//! decides each module's state (`MODULE_<NAME>_STATE` in its Makefile); the
-//! reasons are ours, one line per module.
+//! for each standard-library module it lacks, why, and how many bytes of
+//! code and data each library adds. CPython's configure decides each
+//! module's state (`MODULE_<NAME>_STATE` in its Makefile); the reasons are
+//! ours, one line per module; the sizes come from the linker's map file.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,9 @@ pub struct Report {
     pub packages: Vec<String>,
     /// Standard-library modules python.wasm does not have.
     pub unavailable: Vec<Unavailable>,
+    /// Bytes of code and data in python.wasm, by the library (archive or
+    /// object file, or package) they came from, largest first.
+    pub sizes: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +68,38 @@ fn reason(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Sums the input sections of a wasm-ld map file (`-Map=`) by where they
+/// came from: `group(path)` of the archive or object file, whose lines read
+/// `<path>(<member>):(<section>)` or `<path>:(<section>)`.
+pub fn sizes_from_map(map: &str, group: impl Fn(&str) -> String) -> Vec<(String, u64)> {
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    for line in map.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(_addr), Some(_offset), Some(size), Some(input)) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let Some((file, _section)) = input.split_once(":(") else {
+            continue; // an output section or a symbol
+        };
+        let Ok(size) = u64::from_str_radix(size, 16) else {
+            continue;
+        };
+        let path = match file.find('(') {
+            Some(open) if file.ends_with(')') => &file[..open],
+            _ => file,
+        };
+        if path.starts_with('<') {
+            continue; // linker-synthesised (`<internal>`)
+        }
+        *sizes.entry(group(path)).or_default() += size;
+    }
+    let mut sizes: Vec<(String, u64)> = sizes.into_iter().collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    sizes
+}
+
 /// `MODULE_<NAME>_STATE=<state>` lines of CPython's Makefile, by module name.
 pub fn stdlib_states(makefile: &str) -> BTreeMap<String, String> {
     makefile
@@ -77,7 +113,11 @@ pub fn stdlib_states(makefile: &str) -> BTreeMap<String, String> {
 }
 
 impl Report {
-    pub fn new(states: &BTreeMap<String, String>, packages: Vec<String>) -> Self {
+    pub fn new(
+        states: &BTreeMap<String, String>,
+        packages: Vec<String>,
+        sizes: Vec<(String, u64)>,
+    ) -> Self {
         let mut stdlib = Vec::new();
         let mut unavailable = Vec::new();
         for (name, state) in states {
@@ -97,6 +137,7 @@ impl Report {
             stdlib,
             packages,
             unavailable,
+            sizes,
         }
     }
 
@@ -121,6 +162,18 @@ impl Report {
         );
         for (reason, names) in by_reason {
             text.push_str(&format!("\n  {}: {reason}", names.join(", ")));
+        }
+        let largest: Vec<String> = self
+            .sizes
+            .iter()
+            .take(6)
+            .map(|(what, bytes)| format!("{what} {:.2} MB", *bytes as f64 / 1e6))
+            .collect();
+        if !largest.is_empty() {
+            text.push_str(&format!(
+                "\nlargest parts (code and data): {}",
+                largest.join(", ")
+            ));
         }
         text
     }
@@ -152,6 +205,7 @@ MODULE__CTYPES_CFLAGS=-I/x
         let report = Report::new(
             &stdlib_states(MAKEFILE),
             vec!["numpy.fft._pocketfft_umath".into()],
+            vec![("libsqlite3.a".into(), 1_006_607)],
         );
         assert_eq!(report.stdlib, ["_ctypes", "zlib"]);
         let summary = report.summary();

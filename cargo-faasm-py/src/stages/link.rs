@@ -18,7 +18,9 @@ use crate::symbols;
 
 const RECIPE: &str = "4";
 /// DWARF goes, the name section stays: traps then name the guest function.
-const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug"];
+/// The map file says which library each byte came from (the module report's
+/// sizes).
+const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program.
@@ -133,7 +135,22 @@ impl Stage for Link {
         let makefile = std::fs::read_to_string(&makefile)
             .with_context(|| format!("cannot read {}", makefile.display()))?;
         let packages = entries(&manifests).into_iter().map(|e| e.module).collect();
-        let report = modules::Report::new(&modules::stdlib_states(&makefile), packages);
+        let map = std::fs::read_to_string(out.join("python.map"))
+            .context("the linker wrote no python.map")?;
+        let package_of = |path: &str| {
+            self.packages
+                .iter()
+                .zip(&manifests)
+                .find(|(_, m)| m.archives().iter().any(|a| *a == Path::new(path)))
+                .map(|(name, _)| name.to_string())
+        };
+        let sizes = modules::sizes_from_map(&map, |path| {
+            package_of(path).unwrap_or_else(|| {
+                let file = Path::new(path).file_name().unwrap_or_default();
+                file.to_string_lossy().into_owned()
+            })
+        });
+        let report = modules::Report::new(&modules::stdlib_states(&makefile), packages, sizes);
         std::fs::write(
             out.join("modules.json"),
             serde_json::to_string_pretty(&report)?,
