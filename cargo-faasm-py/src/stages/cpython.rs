@@ -94,7 +94,7 @@ impl Stage for Cpython {
         fp.add("recipe", RECIPE);
         fp.add("opt", OPT);
         fp.add("cpython", &cx.pins.get("cpython")?.sha256);
-        fingerprint_patches(&cx.layout, "cpython", fp)
+        fingerprint_patches(cx.layout, "cpython", fp)
     }
 
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
@@ -104,7 +104,7 @@ impl Stage for Cpython {
         let tarball = cx.fetcher.get("cpython", log)?;
         let src = out.join("src");
         untar(&tarball, &src, log)?;
-        apply_patches(&cx.layout, "cpython", &src, log)?;
+        apply_patches(cx.layout, "cpython", &src, log)?;
         let build = out.join("build");
         std::fs::create_dir_all(&build)?;
         let config_site = src.join("Tools/wasm/config.site-wasm32-wasi");

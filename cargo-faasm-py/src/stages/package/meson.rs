@@ -37,7 +37,7 @@ pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Resu
     log.step("unpack");
     let src = out.join("src");
     untar(&cx.fetcher.get(&package.sdist, log)?, &src, log)?;
-    apply_patches(&cx.layout, &package.name, &src, log)?;
+    apply_patches(cx.layout, &package.name, &src, log)?;
 
     let build = out.join("build");
     let wrap = write_wrapper(&tc, &tools.join("python"), out, &build)?;

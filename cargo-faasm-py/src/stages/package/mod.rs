@@ -54,7 +54,7 @@ impl Stage for PackageStage {
         fp.add("meson-options", p.meson_options.join("\n"));
         fp.add("static_ext_cc.py", STATIC_EXT_CC);
         fp.add("meson.rs", meson::RECIPE_TEXT);
-        fingerprint_patches(&cx.layout, &p.name, fp)?;
+        fingerprint_patches(cx.layout, &p.name, fp)?;
         for shim in &p.shims {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
         }
