@@ -97,7 +97,11 @@ def _import_test_module(name):
         return importlib.import_module(name)
     except Exception as exc:
         if UNAVAILABLE in str(exc):
-            raise unittest.SkipTest(_first_line((type(exc), exc, None))) from exc
+            reason = _first_line((type(exc), exc, None))
+            # No case of the module will report, so the module does.
+            _write({"event": "end", "id": name, "outcome": "skipped",
+                    "duration": 0.0, "message": reason})
+            raise unittest.SkipTest(reason) from exc
         raise
 
 
