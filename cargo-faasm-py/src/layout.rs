@@ -64,7 +64,7 @@ impl Layout {
     pub fn shims(&self) -> PathBuf {
         self.workspace.join("third-party/shims")
     }
-    /// libffi's target part for wasm32-wasi and the program's own loader.
+    /// libffi's target part for wasm32-wasi (our code; the rest is upstream).
     pub fn libffi_wasi(&self) -> PathBuf {
         self.workspace.join("third-party/libffi-wasi")
     }
