@@ -63,8 +63,12 @@ pub enum Command {
     /// Remove build outputs (and, with --downloads, the download cache).
     Clean {
         /// Also remove downloaded sources and tools.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "stale")]
         downloads: bool,
+        /// Only remove stage outputs the current build does not use (older
+        /// fingerprints, interrupted builds), bringing the build up to date first.
+        #[arg(long)]
+        stale: bool,
     },
 }
 

@@ -56,7 +56,16 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
             build(&layout, &args.global, None, &quiet_ui)?;
             crate::commands_test::test(&layout, test_args, jobs(&args.global), &ui)
         }
-        Command::Clean { downloads } => {
+        Command::Clean { stale: true, .. } => {
+            let stale = build_then(&layout, &args.global, None, &ui, |cx| cx.stale_outputs())?;
+            for dir in stale {
+                ui.info(&format!("removing {}", dir.display()));
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("cannot remove {}", dir.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clean { downloads, .. } => {
             clean(&layout, downloads, &ui)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -64,11 +73,23 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
 }
 
 fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) -> Result<()> {
+    build_then(layout, global, target, ui, |_| Ok(()))
+}
+
+/// Brings the stages for `target` up to date, then hands their context on.
+fn build_then<T>(
+    layout: &Layout,
+    global: &Global,
+    target: Option<&str>,
+    ui: &Ui,
+    then: impl FnOnce(&Context) -> Result<T>,
+) -> Result<T> {
     let pins = Pins::load(&layout.sources_toml())?;
     let cx = Context::new(layout, &pins, global.offline, jobs(global));
     let stages = crate::stages::all(&pins);
     let plan = stage::plan(&stages, target)?;
-    stage::run(&cx, &plan, ui)
+    stage::run(&cx, &plan, ui)?;
+    then(&cx)
 }
 
 fn jobs(global: &Global) -> usize {

@@ -81,6 +81,32 @@ impl<'a> Context<'a> {
             .insert(stage, built);
     }
 
+    /// Stage outputs in the cache that no stage built so far uses: older
+    /// fingerprints and interrupted builds. Meaningful after a full `run`.
+    pub fn stale_outputs(&self) -> Result<Vec<PathBuf>> {
+        let builds = self.layout.builds();
+        let current: std::collections::BTreeSet<PathBuf> = self
+            .built
+            .lock()
+            .expect("stage table poisoned")
+            .values()
+            .map(|b| b.dir.clone())
+            .collect();
+        let mut stale = Vec::new();
+        if builds.is_dir() {
+            for entry in std::fs::read_dir(&builds)
+                .with_context(|| format!("cannot list {}", builds.display()))?
+            {
+                let path = entry?.path();
+                if path.is_dir() && !current.contains(&path) {
+                    stale.push(path);
+                }
+            }
+        }
+        stale.sort();
+        Ok(stale)
+    }
+
     fn fingerprint_of(&self, stage: &str) -> Option<String> {
         self.built
             .lock()
@@ -324,6 +350,29 @@ mod tests {
     fn build_all(layout: &Layout, pins: &Pins, stages: &[&dyn Stage]) -> Result<()> {
         let cx = Context::new(layout, pins, true, 1);
         run(&cx, stages, &quiet())
+    }
+
+    #[test]
+    fn outputs_of_older_inputs_are_stale() {
+        let (_dir, layout, pins) = setup();
+        let a = Counting::new("a", &[]);
+        let b = Counting::new("b", &["a"]);
+        let stages: [&dyn Stage; 2] = [&a, &b];
+        build_all(&layout, &pins, &stages).unwrap();
+        let old: Vec<PathBuf> = std::fs::read_dir(layout.builds())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        *a.input.lock().unwrap() = "v2".into();
+        let cx = Context::new(&layout, &pins, true, 1);
+        run(&cx, &stages, &quiet()).unwrap();
+        let mut old = old;
+        old.sort();
+        assert_eq!(
+            cx.stale_outputs().unwrap(),
+            old,
+            "both old outputs, nothing current"
+        );
     }
 
     #[test]
