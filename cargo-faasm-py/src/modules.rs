@@ -72,7 +72,7 @@ fn reason(name: &str) -> Option<&'static str> {
 /// came from: `group(path)` of the archive or object file, whose lines read
 /// `<path>(<member>):(<section>)` or `<path>:(<section>)`.
 pub fn sizes_from_map(map: &str, group: impl Fn(&str) -> String) -> Vec<(String, u64)> {
-    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_path: BTreeMap<&str, u64> = BTreeMap::new();
     for line in map.lines() {
         let mut fields = line.split_whitespace();
         let (Some(_addr), Some(_offset), Some(size), Some(input)) =
@@ -93,6 +93,11 @@ pub fn sizes_from_map(map: &str, group: impl Fn(&str) -> String) -> Vec<(String,
         if path.starts_with('<') {
             continue; // linker-synthesised (`<internal>`)
         }
+        *by_path.entry(path).or_default() += size;
+    }
+    // Grouped once per input file, not once per section.
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    for (path, size) in by_path {
         *sizes.entry(group(path)).or_default() += size;
     }
     let mut sizes: Vec<(String, u64)> = sizes.into_iter().collect();

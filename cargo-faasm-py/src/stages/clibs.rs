@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 use super::toolchain::{TARGET, Toolchain};
-use super::util::untar;
+use super::util::unpack;
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -20,14 +20,6 @@ fn common_inputs(cx: &Context, artifact: &str, fp: &mut Fingerprint) -> Result<(
     fp.add("cflags", CFLAGS);
     fp.add(artifact, &cx.pins.get(artifact)?.sha256);
     Ok(())
-}
-
-fn unpack(cx: &Context, artifact: &str, out: &Path, log: &mut Log) -> Result<std::path::PathBuf> {
-    log.step("unpack");
-    let tarball = cx.fetcher.get(artifact, log)?;
-    let src = out.join("src");
-    untar(&tarball, &src, log)?;
-    Ok(src)
 }
 
 pub struct Zlib;
@@ -179,19 +171,14 @@ impl Stage for Sqlite {
         // threads, no WAL (no shared memory), no extension loading,
         // dot-file locking.
         log.step("compile sqlite3.c");
-        Cmd::new(tc.tool("clang"))
-            .args(CFLAGS.split_whitespace())
-            .args(["-c", "sqlite3.c", "-o", "sqlite3.o"])
-            .cwd(&amalgamation)
-            .run(log)?;
-        for dir in ["include", "lib"] {
-            std::fs::create_dir_all(out.join(dir))?;
-        }
-        Cmd::new(tc.tool("llvm-ar"))
-            .arg("rcs")
-            .arg(out.join("lib/libsqlite3.a"))
-            .arg(amalgamation.join("sqlite3.o"))
-            .run(log)?;
+        let objects = tc.compile(
+            [amalgamation.join("sqlite3.c")],
+            CFLAGS.split_whitespace(),
+            &amalgamation,
+            log,
+        )?;
+        tc.archive(&out.join("lib/libsqlite3.a"), &objects, log)?;
+        std::fs::create_dir_all(out.join("include"))?;
         for header in ["sqlite3.h", "sqlite3ext.h"] {
             std::fs::copy(amalgamation.join(header), out.join("include").join(header))
                 .with_context(|| format!("the amalgamation has no {header}"))?;

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use super::host_python;
 use super::toolchain::{TARGET, Toolchain};
-use super::util::{apply_patches, fingerprint_patches, publish_link, untar};
-use super::{host_python, libffi};
+use super::util::{apply_patches, fingerprint_patches, publish_link, unpack};
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -100,10 +100,7 @@ impl Stage for Cpython {
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
         let tc = Toolchain::at(&cx.output("toolchain")?);
         let build_python = host_python::python(&cx.output("host-python")?);
-        log.step("unpack");
-        let tarball = cx.fetcher.get("cpython", log)?;
-        let src = out.join("src");
-        untar(&tarball, &src, log)?;
+        let src = unpack(cx, "cpython", out, log)?;
         apply_patches(cx.layout, "cpython", &src, log)?;
         let build = out.join("build");
         std::fs::create_dir_all(&build)?;
@@ -128,6 +125,7 @@ impl Stage for Cpython {
             ("BZIP2", "bzip2", "bz2"),
             ("LIBLZMA", "xz", "lzma"),
             ("LIBSQLITE3", "sqlite", "sqlite3"),
+            ("LIBFFI", "libffi", "ffi"),
         ] {
             let dir = cx.output(stage)?;
             configure = configure
@@ -140,10 +138,6 @@ impl Stage for Cpython {
                     format!("-L{}/lib -l{lib}", dir.display()),
                 );
         }
-        let (ffi_cflags, ffi_libs) = libffi::configure_flags(&cx.output("libffi")?);
-        configure = configure
-            .env("LIBFFI_CFLAGS", ffi_cflags)
-            .env("LIBFFI_LIBS", ffi_libs);
         configure.run(log)?;
 
         log.step("make");

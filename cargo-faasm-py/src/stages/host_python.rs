@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::util::{publish_link, untar};
+use super::util::{publish_link, unpack};
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -36,10 +36,7 @@ impl Stage for HostPython {
     }
 
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        log.step("unpack");
-        let tarball = cx.fetcher.get("cpython", log)?;
-        let src = out.join("src");
-        untar(&tarball, &src, log)?;
+        let src = unpack(cx, "cpython", out, log)?;
         let build = out.join("build");
         std::fs::create_dir_all(&build)?;
         log.step("configure");

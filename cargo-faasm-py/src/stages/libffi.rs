@@ -9,9 +9,9 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 
 use super::toolchain::Toolchain;
-use super::util::untar;
+use super::util::unpack;
 use crate::digest::Fingerprint;
-use crate::process::{Cmd, Log};
+use crate::process::Log;
 use crate::stage::{Context, Stage};
 
 const CFLAGS: &str = "-O2 -g0 -Wall";
@@ -23,14 +23,6 @@ const PORT_SOURCES: &[&str] = &["ffi.c"];
 const PORT_HEADERS: &[&str] = &["fficonfig.h"];
 
 pub struct Libffi;
-
-/// `-I`/`-L` flags for CPython's configure (`LIBFFI_CFLAGS`, `LIBFFI_LIBS`).
-pub fn configure_flags(out: &Path) -> (String, String) {
-    (
-        format!("-I{}/include", out.display()),
-        format!("-L{}/lib -lffi", out.display()),
-    )
-}
 
 impl Stage for Libffi {
     fn name(&self) -> &'static str {
@@ -56,9 +48,7 @@ impl Stage for Libffi {
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
         let tc = Toolchain::at(&cx.output("toolchain")?);
         let port = cx.layout.libffi_wasi();
-        log.step("unpack");
-        let src = out.join("src");
-        untar(&cx.fetcher.get("libffi", log)?, &src, log)?;
+        let src = unpack(cx, "libffi", out, log)?;
 
         log.step("headers");
         // Public headers in include/, the ones only libffi's sources use in
@@ -80,36 +70,16 @@ impl Stage for Libffi {
         }
 
         log.step("compile");
-        let objects = out.join("obj");
-        std::fs::create_dir_all(&objects)?;
-        let mut archive = Vec::new();
         let sources = UPSTREAM_SOURCES
             .iter()
             .map(|s| src.join(s))
             .chain(PORT_SOURCES.iter().map(|s| port.join(s)));
-        for source in sources {
-            let stem = source.file_stem().unwrap_or_default().to_string_lossy();
-            let object = objects.join(format!("{stem}.o"));
-            Cmd::new(tc.tool("clang"))
-                .args(CFLAGS.split_whitespace())
-                .arg("-Werror")
-                .arg(format!("-I{}", include.display()))
-                .arg(format!("-I{}", private.display()))
-                .arg("-c")
-                .arg(&source)
-                .arg("-o")
-                .arg(&object)
-                .run(log)?;
-            archive.push(object);
-        }
-
-        log.step("archive");
-        std::fs::create_dir_all(out.join("lib"))?;
-        Cmd::new(tc.tool("llvm-ar"))
-            .arg("rcs")
-            .arg(out.join("lib/libffi.a"))
-            .args(archive)
-            .run(log)
+        let mut flags: Vec<String> = CFLAGS.split_whitespace().map(String::from).collect();
+        flags.push("-Werror".into());
+        flags.push(format!("-I{}", include.display()));
+        flags.push(format!("-I{}", private.display()));
+        let objects = tc.compile(sources, &flags, &out.join("obj"), log)?;
+        tc.archive(&out.join("lib/libffi.a"), &objects, log)
     }
 }
 

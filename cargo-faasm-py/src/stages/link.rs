@@ -98,23 +98,13 @@ impl Stage for Link {
             );
         }
         log.step("compile main.c and the program shims");
-        std::fs::write(out.join("main.c"), inittab::main_c(&entries(&manifests))?)?;
+        let entries = entries(&manifests);
+        std::fs::write(out.join("main.c"), inittab::main_c(&entries)?)?;
         let sources = std::iter::once(out.join("main.c"))
             .chain(PROGRAM_SHIMS.iter().map(|s| cx.layout.shims().join(s)));
-        let mut objects = Vec::new();
-        for source in sources {
-            let object = out.join(source.with_extension("o").file_name().unwrap_or_default());
-            Cmd::new(tc.tool("clang"))
-                .args(&info.cflags)
-                .arg("-I")
-                .arg(&info.include)
-                .arg("-c")
-                .arg(&source)
-                .arg("-o")
-                .arg(&object)
-                .run(log)?;
-            objects.push(object);
-        }
+        let mut flags = info.cflags.clone();
+        flags.push(format!("-I{}", info.include.display()));
+        let objects = tc.compile(sources, &flags, out, log)?;
         log.step("link python.wasm");
         // The C++ driver, so that packages' C++ code gets libc++ and libc++abi.
         Cmd::new(tc.tool("clang++"))
@@ -134,21 +124,25 @@ impl Stage for Link {
         let makefile = cx.output("cpython")?.join("build/Makefile");
         let makefile = std::fs::read_to_string(&makefile)
             .with_context(|| format!("cannot read {}", makefile.display()))?;
-        let packages = entries(&manifests).into_iter().map(|e| e.module).collect();
+        let packages = entries.into_iter().map(|e| e.module).collect();
         let map = std::fs::read_to_string(out.join("python.map"))
             .context("the linker wrote no python.map")?;
-        let package_of = |path: &str| {
-            self.packages
-                .iter()
-                .zip(&manifests)
-                .find(|(_, m)| m.archives().iter().any(|a| *a == Path::new(path)))
-                .map(|(name, _)| name.to_string())
-        };
+        let package_of: std::collections::BTreeMap<&Path, &str> = self
+            .packages
+            .iter()
+            .zip(&manifests)
+            .flat_map(|(name, m)| m.archives().into_iter().map(move |a| (a, *name)))
+            .collect();
         let sizes = modules::sizes_from_map(&map, |path| {
-            package_of(path).unwrap_or_else(|| {
-                let file = Path::new(path).file_name().unwrap_or_default();
-                file.to_string_lossy().into_owned()
-            })
+            let path = Path::new(path);
+            match package_of.get(path) {
+                Some(package) => package.to_string(),
+                None => path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            }
         });
         let report = modules::Report::new(&modules::stdlib_states(&makefile), packages, sizes);
         std::fs::write(

@@ -57,6 +57,45 @@ impl Toolchain {
             .env("PKG_CONFIG_LIBDIR", "/nonexistent")
             .env_remove("PKG_CONFIG_PATH")
     }
+
+    /// Compiles each C source to `<objects>/<stem>.o` with `flags`.
+    pub fn compile<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        sources: impl IntoIterator<Item = PathBuf>,
+        flags: impl IntoIterator<Item = S> + Clone,
+        objects: &Path,
+        log: &mut Log,
+    ) -> Result<Vec<PathBuf>> {
+        std::fs::create_dir_all(objects)
+            .with_context(|| format!("cannot create {}", objects.display()))?;
+        let mut compiled = Vec::new();
+        for source in sources {
+            let stem = source.file_stem().unwrap_or_default().to_string_lossy();
+            let object = objects.join(format!("{stem}.o"));
+            Cmd::new(self.tool("clang"))
+                .args(flags.clone())
+                .arg("-c")
+                .arg(&source)
+                .arg("-o")
+                .arg(&object)
+                .run(log)?;
+            compiled.push(object);
+        }
+        Ok(compiled)
+    }
+
+    /// A static library of `objects` (`llvm-ar rcs`).
+    pub fn archive(&self, library: &Path, objects: &[PathBuf], log: &mut Log) -> Result<()> {
+        if let Some(dir) = library.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        Cmd::new(self.tool("llvm-ar"))
+            .arg("rcs")
+            .arg(library)
+            .args(objects)
+            .run(log)
+    }
 }
 
 impl Stage for ToolchainStage {

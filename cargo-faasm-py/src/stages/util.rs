@@ -2,14 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 
 use crate::digest::Fingerprint;
 use crate::layout::Layout;
 use crate::process::{Cmd, Log};
+use crate::stage::Context;
 
 /// Unpacks a tarball into `dest`, dropping its top directory.
-pub fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
+fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
     std::fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
     Cmd::new("tar")
         .arg("-xf")
@@ -18,6 +19,14 @@ pub fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
         .arg(dest)
         .arg("--strip-components=1")
         .run(log)
+}
+
+/// Fetches a pinned source tarball and unpacks it into `<out>/src`.
+pub fn unpack(cx: &Context, artifact: &str, out: &Path, log: &mut Log) -> Result<PathBuf> {
+    log.step("unpack");
+    let src = out.join("src");
+    untar(&cx.fetcher.get(artifact, log)?, &src, log)?;
+    Ok(src)
 }
 
 /// The patch files for one upstream source (`third-party/patches/<name>/`),

@@ -14,7 +14,7 @@ use crate::stages::PYTHON_VERSION_SHORT;
 use crate::stages::build_tools;
 use crate::stages::cpython::{GUEST_PREFIX, LinkInfo};
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{apply_patches, untar, write_script};
+use crate::stages::util::{apply_patches, unpack, write_script};
 use crate::symbols;
 
 /// This file's text is an input of every meson package's fingerprint.
@@ -34,9 +34,7 @@ pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Resu
     let cpython_build = cx.output("cpython")?.join("build");
     let tools = build_tools::bin(&cx.output("build-tools")?);
 
-    log.step("unpack");
-    let src = out.join("src");
-    untar(&cx.fetcher.get(&package.sdist, log)?, &src, log)?;
+    let src = unpack(cx, &package.sdist, out, log)?;
     apply_patches(cx.layout, &package.name, &src, log)?;
 
     let build = out.join("build");
@@ -345,25 +343,13 @@ fn build_shims(
 ) -> Result<PathBuf> {
     log.step("shims");
     let dir = out.join("shims");
-    std::fs::create_dir_all(&dir)?;
-    let mut objects = Vec::new();
-    for shim in &package.shims {
-        let source = cx.layout.shims().join(shim);
-        let object = dir.join(format!("{shim}.o"));
-        Cmd::new(tc.tool("clang"))
-            .args(["-O2", "-c"])
-            .arg(&source)
-            .arg("-o")
-            .arg(&object)
-            .run(log)?;
-        objects.push(object);
-    }
+    let sources = package
+        .shims
+        .iter()
+        .map(|shim| cx.layout.shims().join(shim));
+    let objects = tc.compile(sources, ["-O2"], &dir, log)?;
     let archive = dir.join("libshims.a");
-    Cmd::new(tc.tool("llvm-ar"))
-        .arg("rcs")
-        .arg(&archive)
-        .args(&objects)
-        .run(log)?;
+    tc.archive(&archive, &objects, log)?;
     Ok(archive)
 }
 
