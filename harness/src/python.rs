@@ -7,6 +7,10 @@
 //! - [`GUEST_TMP`] (`/tmp`): a per-run scratch directory, read-write; `HOME`
 //!   and `TMPDIR`.
 //! - optionally a read-write working directory at a caller-chosen path.
+//! - `/`: an empty read-only directory holding the mount points (without a
+//!   root, paths such as `/tmp/x` do not resolve).
+//! - `/dev`: a per-run directory whose `null` is an empty file (WASI has no
+//!   devices), added by [`Python::run`].
 //!
 //! WASI preview 1 has no working directory, so the guest's `main()` calls
 //! `chdir($PWD)` before starting Python; `PWD` is therefore how the working
@@ -158,7 +162,8 @@ impl Python {
         run::run(&self.engine, &self.module, cfg).with_context(|| what)
     }
 
-    /// The [`RunConfig`] that [`Python::run`] uses for `r`.
+    /// The [`RunConfig`] for `r`: what [`Python::run`] uses, before it adds
+    /// the per-run `/dev`.
     pub fn run_config(&self, r: PythonRun) -> Result<RunConfig> {
         let env = python_env(&r);
         let mut args = Vec::with_capacity(r.args.len() + 1);

@@ -16,6 +16,7 @@ use crate::python::{GUEST_PREFIX, Python, PythonRun, STDLIB_DIR};
 use crate::run::Preopen;
 use crate::status::Status;
 use crate::stdio::{Input, Output};
+use crate::suite::gate::judge_cases;
 use crate::suite::{Baseline, CaseResult, ModuleResult, Outcome, parse_report_lines};
 use crate::suites::{Root, Runner, SuiteDef};
 
@@ -156,7 +157,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     let args = plan.python_args(interp, module);
     let deadline = Duration::from_secs(plan.suite.timeout);
     let started = Instant::now();
-    let (status, exit_code) = match interp {
+    let status = match interp {
         Interpreter::Wasm(python) => {
             let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
             if plan.suite.root == Root::Suite {
@@ -178,13 +179,13 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
                 deadline: Some(deadline),
                 memory_limit: Some(plan.suite.memory << 20),
             })?;
-            let code = outcome.status.exit_code();
-            (outcome.status, code)
+            outcome.status
         }
         Interpreter::Native { python, .. } => {
             native_run(python, &args, plan, scratch.path(), &report, &log, deadline)?
         }
     };
+    let exit_code = status.exit_code();
     let text = std::fs::read_to_string(&report).unwrap_or_default();
     let (mut cases, unfinished) = parse_report_lines(&text);
     let note = match &status {
@@ -249,7 +250,7 @@ fn native_run(
     report: &Path,
     log: &Path,
     deadline: Duration,
-) -> Result<(Status, Option<i32>)> {
+) -> Result<Status> {
     let out =
         std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
     let mut child = Command::new(python)
@@ -268,25 +269,19 @@ fn native_run(
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(match status.code() {
-                Some(code) => (Status::Exited(code), Some(code)),
-                None => (
-                    Status::Trapped {
-                        reason: format!("native process ended by {status}"),
-                    },
-                    None,
-                ),
+                Some(code) => Status::Exited(code),
+                None => Status::Trapped {
+                    reason: format!("native process ended by {status}"),
+                },
             });
         }
         if started.elapsed() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Ok((
-                Status::TimedOut {
-                    after: deadline,
-                    backtrace: String::new(),
-                },
-                None,
-            ));
+            return Ok(Status::TimedOut {
+                after: deadline,
+                backtrace: String::new(),
+            });
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -329,13 +324,12 @@ pub fn trials(
 
 /// A module's cases that fail although the baseline expects them to pass.
 pub fn module_regressions(result: &ModuleResult, baseline: &Baseline) -> Vec<String> {
-    result
-        .cases
+    judge_cases(&result.cases, baseline)
+        .regressions
         .iter()
-        .filter(|c| c.outcome.is_failure() && baseline.reason_of(&c.id).is_none())
-        .map(|c| {
-            let first = c.message.lines().next().unwrap_or("");
-            format!("{} ({:?}): {first}", c.id, c.outcome)
+        .map(|r| {
+            let first = r.message.lines().next().unwrap_or("");
+            format!("{} ({:?}): {first}", r.id, r.outcome)
         })
         .collect()
 }

@@ -3,32 +3,25 @@
 //! (trap) and endless allocation (memory cap), each in its own module next
 //! to a passing case. Runs the real python.wasm (`cargo faasm-py build`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use harness::runner::{Interpreter, Plan, module_regressions, run_module};
 use harness::suite::{Baseline, ModuleResult, Outcome};
 use harness::suites::{Root, Runner, Selection, SuiteDef};
 
 fn built() -> (PathBuf, PathBuf, PathBuf) {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    let out = target.join("faasm-py");
+    let out = common::faasm_py_out();
     assert!(
         out.join("python.wasm").exists(),
         "no python.wasm under {}: run `cargo faasm-py build` first",
         out.display()
     );
-    let cache = std::env::var_os("FAASM_PY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/faasm-py")
-        });
     (
         out,
-        workspace.join("pytests/support"),
-        cache.join("modules"),
+        common::workspace().join("pytests/support"),
+        common::module_cache(),
     )
 }
 

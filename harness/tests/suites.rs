@@ -4,7 +4,8 @@
 //! default `smoke`); `$FAASM_PY_CI=1` runs their CI selections. Needs a
 //! build (`cargo faasm-py build`); without one there is nothing to run.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use harness::runner::{Interpreter, Plan, trials};
@@ -13,13 +14,9 @@ use harness::suites::SuiteDef;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    let out = target.join("faasm-py");
+    let out = common::faasm_py_out();
     let runtime = out.join("runtime");
-    let pytests = workspace.join("pytests");
+    let pytests = common::workspace().join("pytests");
     if !out.join("python.wasm").exists() {
         eprintln!(
             "no python.wasm under {}: run `cargo faasm-py build` first",
@@ -28,13 +25,13 @@ fn main() {
         libtest_mimic::run(&args, Vec::new()).exit();
     }
     let engine = harness::Engine::new(harness::EngineOptions::default()).expect("engine");
-    let cache = std::env::var_os("FAASM_PY_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/faasm-py")))
-        .expect("no cache directory")
-        .join("modules");
-    let python = harness::Python::new(engine, &out.join("python.wasm"), &runtime, &cache)
-        .expect("cannot load python.wasm");
+    let python = harness::Python::new(
+        engine,
+        &out.join("python.wasm"),
+        &runtime,
+        &common::module_cache(),
+    )
+    .expect("cannot load python.wasm");
     let interp = Arc::new(Interpreter::Wasm(python));
     let ci = std::env::var("FAASM_PY_CI").is_ok_and(|v| v == "1");
     let names = std::env::var("FAASM_PY_SUITES").unwrap_or_else(|_| "smoke".into());

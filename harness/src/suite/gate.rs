@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use anyhow::{Result, bail};
 
 use super::baseline::{Baseline, Group};
-use super::results::{Outcome, SuiteRun};
+use super::results::{CaseResult, Outcome, SuiteRun};
 
 /// A case expected to pass that did not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,15 @@ impl Verdict {
 /// Judges a run against a baseline. Cases not in the baseline, including
 /// cases never seen before, are expected to pass.
 pub fn judge(run: &SuiteRun, baseline: &Baseline) -> Verdict {
+    judge_cases(run.cases(), baseline)
+}
+
+/// Judges any set of cases (a whole run, or one module's) against a
+/// baseline; baseline cases not among them are stale.
+pub fn judge_cases<'a>(
+    cases: impl IntoIterator<Item = &'a CaseResult>,
+    baseline: &Baseline,
+) -> Verdict {
     let listed: HashMap<&str, &str> = baseline
         .groups
         .iter()
@@ -56,7 +65,7 @@ pub fn judge(run: &SuiteRun, baseline: &Baseline) -> Verdict {
     let mut seen: HashSet<&str> = HashSet::new();
     let mut v = Verdict::default();
 
-    for case in run.cases() {
+    for case in cases {
         seen.insert(case.id.as_str());
         let reason = listed.get(case.id.as_str()).copied();
         if case.outcome.is_failure() {

@@ -4,15 +4,15 @@
 //! - [`results`]: [`Outcome`], [`CaseResult`], [`ModuleResult`], [`SuiteRun`]
 //!   and [`parse_report_lines`] for the in-guest reporter's JSON lines.
 //! - [`baseline`]: `pytests/<suite>/baseline.toml` as a [`Baseline`].
-//! - [`gate`]: [`judge`] a run against a baseline, [`bless`] a new baseline.
-//! - [`report`]: terminal [`summary`], [`junit_xml`] and [`json`].
+//! - [`gate`]: [`gate::judge`] a run against a baseline, [`gate::bless`] a new
+//!   baseline.
+//! - [`report`]: terminal [`report::summary`], [`report::junit_xml`] and
+//!   [`report::json`].
 
 pub mod baseline;
 pub mod gate;
 pub mod report;
 pub mod results;
 
-pub use baseline::{Baseline, Group};
-pub use gate::{Regression, Verdict, bless, judge};
-pub use report::{json, junit_xml, summary};
+pub use baseline::Baseline;
 pub use results::{CaseResult, ModuleResult, Outcome, SuiteRun, parse_report_lines};
