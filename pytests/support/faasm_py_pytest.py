@@ -10,14 +10,12 @@ wasm32-wasi" (python.wasm's own refusals: ctypes' foreign calls, callbacks,
 library loading) is reported as skipped with that message, as upstream
 skips tests for what a platform lacks.
 """
-import json
 import os
 import time
 
 import pytest
 
-_REPORT = os.environ.get("FAASM_PY_REPORT")
-UNAVAILABLE = "not available on wasm32-wasi"
+from faasm_py_report import UNAVAILABLE, write as _write
 
 if not hasattr(os, "getuid"):
     # WASI has no user ids. pytest's tmp_path asks for one except on win32
@@ -28,13 +26,6 @@ if not hasattr(os, "getuid"):
     _pytest.tmpdir.get_user_id = lambda: None
 _started = {}
 _outcome = {}
-
-
-def _write(record):
-    if not _REPORT:
-        return
-    with open(_REPORT, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
 
 
 def _message(report):

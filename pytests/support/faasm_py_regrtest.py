@@ -12,8 +12,6 @@ skips tests for what a platform lacks; so is a test module whose import
 stops on such an error.
 """
 import importlib
-import json
-import os
 import sys
 import time
 import types
@@ -21,14 +19,7 @@ import unittest
 
 from test.libregrtest import single, testresult
 
-_REPORT = os.environ.get("FAASM_PY_REPORT")
-UNAVAILABLE = "not available on wasm32-wasi"
-
-
-def _write(record):
-    if _REPORT:
-        with open(_REPORT, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+from faasm_py_report import UNAVAILABLE, write as _write
 
 
 def _first_line(err):
