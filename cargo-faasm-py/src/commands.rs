@@ -98,6 +98,16 @@ fn jobs(global: &Global) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
+/// The built python.wasm, compiled for this machine (or taken from the
+/// module cache), with its runtime tree.
+pub fn load_python(layout: &Layout, ui: &Ui) -> Result<harness::Python> {
+    let engine = harness::Engine::new(harness::EngineOptions::default())?;
+    let loaded = engine.load_module_with(&layout.python_wasm(), &layout.modules(), || {
+        ui.info("compiling python.wasm for this machine (once per build)…")
+    })?;
+    harness::Python::with_module(engine, loaded.module, &layout.runtime())
+}
+
 /// Exit codes for guest failures that are not an exit, as shells know them.
 const EXIT_TRAP: u8 = 134;
 const EXIT_TIMEOUT: u8 = 124;
@@ -112,11 +122,7 @@ fn run(layout: &Layout, args: RunArgs, ui: &Ui) -> Result<ExitCode> {
         .to_str()
         .context("the current directory's path is not UTF-8")?
         .to_owned();
-    let engine = harness::Engine::new(harness::EngineOptions::default())?;
-    let loaded = engine.load_module_with(&layout.python_wasm(), &layout.modules(), || {
-        ui.info("compiling python.wasm for this machine (once per build)…")
-    })?;
-    let python = harness::Python::with_module(engine, loaded.module, &layout.runtime())?;
+    let python = load_python(layout, ui)?;
     let scratch = tempfile::Builder::new()
         .prefix("faasm-py-run-")
         .tempdir()

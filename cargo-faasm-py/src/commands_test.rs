@@ -26,15 +26,7 @@ pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<Exi
         .map(|n| SuiteDef::load(&pytests, n))
         .collect::<Result<_>>()?;
 
-    let engine = harness::Engine::new(harness::EngineOptions::default())?;
-    let loaded = engine.load_module_with(&layout.python_wasm(), &layout.modules(), || {
-        ui.info("compiling python.wasm for this machine (once per build)…")
-    })?;
-    let wasm = Arc::new(Interpreter::Wasm(harness::Python::with_module(
-        engine,
-        loaded.module,
-        &layout.runtime(),
-    )?));
+    let wasm = Arc::new(Interpreter::Wasm(crate::commands::load_python(layout, ui)?));
     let mut all_ok = true;
     for suite in suites {
         let baseline_path = suite.baseline_path();

@@ -359,15 +359,14 @@ mod tests {
         let b = Counting::new("b", &["a"]);
         let stages: [&dyn Stage; 2] = [&a, &b];
         build_all(&layout, &pins, &stages).unwrap();
-        let old: Vec<PathBuf> = std::fs::read_dir(layout.builds())
+        let mut old: Vec<PathBuf> = std::fs::read_dir(layout.builds())
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
+        old.sort();
         *a.input.lock().unwrap() = "v2".into();
         let cx = Context::new(&layout, &pins, true, 1);
         run(&cx, &stages, &quiet()).unwrap();
-        let mut old = old;
-        old.sort();
         assert_eq!(
             cx.stale_outputs().unwrap(),
             old,

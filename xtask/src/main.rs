@@ -47,21 +47,11 @@ fn ci() -> Result<()> {
 
 /// The target directory cargo uses for this workspace.
 fn target_dir() -> Result<PathBuf> {
-    let out = cargo()
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
+    let meta = cargo_metadata::MetadataCommand::new()
+        .no_deps()
+        .exec()
         .context("cannot run cargo metadata")?;
-    let text = String::from_utf8(out.stdout)?;
-    let key = "\"target_directory\":\"";
-    let start = text
-        .find(key)
-        .context("cargo metadata has no target_directory")?
-        + key.len();
-    let end = text[start..]
-        .find('"')
-        .context("malformed cargo metadata")?
-        + start;
-    Ok(PathBuf::from(&text[start..end]))
+    Ok(meta.target_directory.into_std_path_buf())
 }
 
 /// Startup benchmarks of python.wasm against the native build python of the
@@ -73,9 +63,10 @@ fn bench(args: &[String]) -> Result<()> {
         _ => bail!("{USAGE}"),
     };
     check(cargo().args(["faasm-py", "build", "-q"]))?;
-    let faasm_py = target_dir()?.join("debug/cargo-faasm-py");
+    let target = target_dir()?;
+    let faasm_py = target.join("debug/cargo-faasm-py");
     // The host python with the native numpy wheel of the same version.
-    let native = target_dir()?.join("faasm-py/native/bin/python");
+    let native = target.join("faasm-py/native/bin/python");
     if !native.is_file() {
         bail!("no native build python at {}", native.display());
     }

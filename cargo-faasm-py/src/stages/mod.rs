@@ -20,8 +20,12 @@ use crate::stage::Stage;
 /// Every stage, in pipeline order (each after the stages it depends on).
 /// Packages come from the pins, each a stage named after the package.
 pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
-    let packages = || pins.package.iter().map(package::PackageStage::new);
-    let package_names: Vec<&'static str> = packages().map(|p| p.name()).collect();
+    let packages: Vec<package::PackageStage> = pins
+        .package
+        .iter()
+        .map(package::PackageStage::new)
+        .collect();
+    let package_names: Vec<&'static str> = packages.iter().map(|p| p.name()).collect();
     let mut stages: Vec<Box<dyn Stage>> = vec![
         Box::new(fetch::Fetch),
         Box::new(toolchain::ToolchainStage),
@@ -34,7 +38,7 @@ pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
         Box::new(cpython::Cpython),
         Box::new(build_tools::BuildTools),
     ];
-    for stage in packages() {
+    for stage in packages {
         stages.push(Box::new(stage));
     }
     stages.push(Box::new(link::Link {

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use super::PYTHON_VERSION_SHORT;
 use super::cpython::install_dir;
 use super::host_python;
-use super::util::publish_link;
+use super::util::{publish_link, unzip};
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -83,23 +83,15 @@ impl Stage for Runtime {
         for dep in super::test_dependencies(cx.layout)? {
             log.step(&format!("unpack {dep}"));
             let wheel = cx.fetcher.get(&dep, log)?;
-            Cmd::new("unzip")
-                .args(["-q", "-o"])
-                .arg(&wheel)
-                .arg("-d")
-                .arg(&site)
-                .run(log)?;
+            unzip(&wheel, &site, log)?;
         }
-        {
-            // The same interpreter version writes the same bytecode; the
-            // guest only reads it (timestamps kept by `cp -a`).
-            log.step("compile bytecode");
-            Cmd::new(host_python::python(&cx.output("host-python")?))
-                .args(["-m", "compileall", "-q", "-j0"])
-                .arg(&site)
-                .run(log)?;
-        }
-        Ok(())
+        // The same interpreter version writes the same bytecode; the guest
+        // only reads it (timestamps kept by `cp -a`).
+        log.step("compile bytecode");
+        Cmd::new(host_python::python(&cx.output("host-python")?))
+            .args(["-m", "compileall", "-q", "-j0"])
+            .arg(&site)
+            .run(log)
     }
 
     fn publish(&self, cx: &Context, out: &Path) -> Result<()> {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::util::{publish_link, write_script};
+use super::util::{publish_link, unzip, write_script};
 use crate::digest::Fingerprint;
 use crate::process::{Cmd, Log};
 use crate::stage::{Context, Stage};
@@ -173,12 +173,7 @@ fn assemble(cx: &Context, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
     log.step("unpack zig");
     let wheel = cx.fetcher.get("ziglang", log)?;
     let zig_dir = out.join("zig");
-    Cmd::new("unzip")
-        .args(["-q", "-o"])
-        .arg(&wheel)
-        .arg("-d")
-        .arg(&zig_dir)
-        .run(log)?;
+    unzip(&wheel, &zig_dir, log)?;
     let zig = zig_dir.join("ziglang/zig");
     set_executable(&zig)?;
 

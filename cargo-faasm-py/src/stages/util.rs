@@ -21,12 +21,41 @@ fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
         .run(log)
 }
 
+/// Unpacks a zip archive (a wheel) into `dest`, over what is there.
+pub fn unzip(archive: &Path, dest: &Path, log: &mut Log) -> Result<()> {
+    Cmd::new("unzip")
+        .args(["-q", "-o"])
+        .arg(archive)
+        .arg("-d")
+        .arg(dest)
+        .run(log)
+}
+
 /// Fetches a pinned source tarball and unpacks it into `<out>/src`.
 pub fn unpack(cx: &Context, artifact: &str, out: &Path, log: &mut Log) -> Result<PathBuf> {
     log.step("unpack");
     let src = out.join("src");
     untar(&cx.fetcher.get(artifact, log)?, &src, log)?;
     Ok(src)
+}
+
+/// Every file below `dir`, at any depth (directories themselves left out).
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(dir) = dirs.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// The patch files for one upstream source (`third-party/patches/<name>/`),

@@ -14,7 +14,7 @@ use crate::stages::PYTHON_VERSION_SHORT;
 use crate::stages::build_tools;
 use crate::stages::cpython::{GUEST_PREFIX, LinkInfo};
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{apply_patches, unpack, write_script};
+use crate::stages::util::{apply_patches, files_under, unpack, write_script};
 use crate::symbols;
 
 /// This file's text is an input of every meson package's fingerprint.
@@ -295,17 +295,9 @@ fn write_rename_header(out: &Path, row: &ModuleRow, symbols: &[String]) -> Resul
 /// Deletes a module's objects and archive so ninja rebuilds them.
 fn remove_objects(row: &ModuleRow) -> Result<()> {
     let objects = PathBuf::from(format!("{}.p", row.archive.display()));
-    let mut dirs = vec![objects];
-    while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "o") {
-                std::fs::remove_file(&path)?;
-            }
+    for path in files_under(&objects)? {
+        if path.extension().is_some_and(|e| e == "o") {
+            std::fs::remove_file(&path)?;
         }
     }
     std::fs::remove_file(&row.archive)
@@ -315,18 +307,12 @@ fn remove_objects(row: &ModuleRow) -> Result<()> {
 /// The rows the wrapper wrote next to each module archive.
 fn collect_modules(build: &Path) -> Result<Vec<ModuleRow>> {
     let mut rows = Vec::new();
-    let mut dirs = vec![build.to_owned()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.to_string_lossy().ends_with(".faasm-module.json") {
-                let text = std::fs::read_to_string(&path)?;
-                let row: ModuleRow = serde_json::from_str(&text)
-                    .with_context(|| format!("malformed {}", path.display()))?;
-                rows.push(row);
-            }
+    for path in files_under(build)? {
+        if path.to_string_lossy().ends_with(".faasm-module.json") {
+            let text = std::fs::read_to_string(&path)?;
+            let row: ModuleRow = serde_json::from_str(&text)
+                .with_context(|| format!("malformed {}", path.display()))?;
+            rows.push(row);
         }
     }
     rows.sort_by(|a, b| a.module.cmp(&b.module));
@@ -364,15 +350,9 @@ fn publish_python_files(destdir: &Path, out: &Path) -> Result<()> {
     }
     let site = out.join("site-packages");
     std::fs::rename(&installed, &site)?;
-    let mut dirs = vec![site];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.to_string_lossy().ends_with(EXT_SUFFIX) {
-                std::fs::remove_file(&path)?;
-            }
+    for path in files_under(&site)? {
+        if path.to_string_lossy().ends_with(EXT_SUFFIX) {
+            std::fs::remove_file(&path)?;
         }
     }
     Ok(())
