@@ -141,7 +141,27 @@ pub fn plan<'s>(stages: &'s [Box<dyn Stage>], target: Option<&str>) -> Result<Ve
 }
 
 /// Builds the planned stages in order, skipping those already complete.
+/// One build at a time per cache: another `cargo faasm-py` (parallel
+/// end-to-end tests each run one) waits here instead of deleting the stage
+/// directory this one is filling. The lock goes with the returned file.
+fn lock_builds(layout: &Layout, ui: &Ui) -> Result<std::fs::File> {
+    // Beside the stage outputs, not among them.
+    let path = layout.builds().with_extension("lock");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    if let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
+        ui.info("waiting for another cargo faasm-py build to finish…");
+    }
+    file.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
 pub fn run(cx: &Context, plan: &[&dyn Stage], ui: &Ui) -> Result<()> {
+    let _lock = lock_builds(cx.layout, ui)?;
     let total = plan.len();
     for (index, stage) in plan.iter().enumerate() {
         let name = stage.name();
@@ -350,6 +370,17 @@ mod tests {
     fn build_all(layout: &Layout, pins: &Pins, stages: &[&dyn Stage]) -> Result<()> {
         let cx = Context::new(layout, pins, true, 1);
         run(&cx, stages, &quiet())
+    }
+
+    #[test]
+    fn a_second_build_waits_for_the_first() {
+        let (_dir, layout, _pins) = setup();
+        let first = lock_builds(&layout, &quiet()).unwrap();
+        let path = layout.builds().with_extension("lock");
+        let other = std::fs::File::open(&path).unwrap();
+        assert!(other.try_lock().is_err(), "held while the first build runs");
+        drop(first);
+        assert!(other.try_lock().is_ok(), "free once it is done");
     }
 
     #[test]
