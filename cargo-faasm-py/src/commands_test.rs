@@ -45,13 +45,13 @@ pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<Exi
             plan.modules.len(),
             if args.ci { " (CI selection)" } else { "" }
         ));
-        let native_plan = Plan {
+        let native_plan = args.native.then(|| Plan {
             log_dir: layout.reports().join("native").join(&name),
             ..plan.clone()
-        };
+        });
         let run = run_suite(Arc::new(plan), wasm.clone(), baseline.clone(), jobs)?;
         let verdict = gate::judge(&run, &baseline);
-        let native_run = if args.native {
+        let native_run = if let Some(native_plan) = native_plan {
             ui.info(&format!("suite {name}: the same selection natively"));
             let run = run_suite(
                 Arc::new(native_plan),

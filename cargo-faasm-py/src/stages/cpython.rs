@@ -29,8 +29,8 @@ pub struct Cpython;
 pub struct LinkInfo {
     pub libpython: PathBuf,
     pub include: PathBuf,
-    /// The flags CPython compiles its own code with (defines such as
-    /// `_WASI_EMULATED_SIGNAL` that its headers need).
+    /// The flags CPython compiles its own code with (optimisation,
+    /// warnings; the `_WASI_EMULATED_*` defines are in its pyconfig.h).
     pub cflags: Vec<String>,
     /// Linker flags and libraries, in CPython's own order:
     /// `PY_CORE_LDFLAGS LINKFORSHARED` before the objects, the rest after.

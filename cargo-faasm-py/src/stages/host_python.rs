@@ -80,7 +80,12 @@ impl Stage for HostPython {
 
 /// A virtual environment of the host python at `<out>/venv` with the given
 /// pinned wheels installed offline from the download cache.
-pub fn venv_with_wheels(cx: &Context, out: &Path, artifacts: &[&str], log: &mut Log) -> Result<()> {
+pub fn venv_with_wheels(
+    cx: &Context,
+    out: &Path,
+    artifacts: &[impl AsRef<str>],
+    log: &mut Log,
+) -> Result<()> {
     let python = python(&cx.output("host-python")?);
     log.step("venv");
     Cmd::new(&python)
@@ -89,7 +94,7 @@ pub fn venv_with_wheels(cx: &Context, out: &Path, artifacts: &[&str], log: &mut 
         .run(log)?;
     let mut wheels = Vec::new();
     for artifact in artifacts {
-        wheels.push(cx.fetcher.get(artifact, log)?);
+        wheels.push(cx.fetcher.get(artifact.as_ref(), log)?);
     }
     if wheels.is_empty() {
         return Ok(());

@@ -43,9 +43,7 @@ impl Stage for Native {
     }
 
     fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let wheels = wheels(cx)?;
-        let names: Vec<&str> = wheels.iter().map(String::as_str).collect();
-        host_python::venv_with_wheels(cx, out, &names, log)
+        host_python::venv_with_wheels(cx, out, &wheels(cx)?, log)
     }
 
     fn publish(&self, cx: &Context, out: &Path) -> Result<()> {

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// One statically built extension module, as the compiler wrapper recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModuleRow {
     /// Dotted name, e.g. `numpy._core._multiarray_umath`.
     pub module: String,
@@ -18,7 +18,7 @@ pub struct ModuleRow {
     pub libs: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
     pub modules: Vec<ModuleRow>,
     /// Archives linked in besides the modules (compiled shims).
