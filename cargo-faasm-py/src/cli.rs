@@ -74,12 +74,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Stop the guest after this many seconds.
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
-    /// Linear-memory cap for the guest, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 4096)]
-    pub memory: usize,
+    /// Stop the guest after this many seconds (a positive number, at most a
+    /// year).
+    #[arg(long = "timeout", value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout_secs: Option<std::time::Duration>,
+    /// Linear-memory cap for the guest, in MiB (1 to 4096: wasm32 addresses
+    /// at most 4 GiB).
+    #[arg(long = "memory", value_name = "MIB", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub memory_mib: u32,
     /// Arguments for python, after `--`.
     #[arg(last = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
@@ -104,4 +107,66 @@ pub struct TestArgs {
     /// Only modules whose path contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+}
+
+/// The longest deadline `--timeout` accepts: a year.
+const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// `--timeout`: seconds as a positive, finite number no larger than a year.
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "`{text}` is out of range: give a positive number of seconds, at most {MAX_TIMEOUT_SECS}"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<FaasmPy, clap::Error> {
+        let mut argv = vec!["cargo", "faasm-py"];
+        argv.extend_from_slice(args);
+        Cargo::try_parse_from(argv).map(|Cargo::FaasmPy(args)| args)
+    }
+
+    #[test]
+    fn timeouts_out_of_range_are_clear_errors() {
+        for bad in ["-1", "inf", "NaN", "0", "1e300", "soon"] {
+            let err = parse(&["run", &format!("--timeout={bad}"), "--", "-c", "pass"])
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("--timeout"), "{bad}: {err}");
+            assert!(!err.contains("panicked"), "{bad}: {err}");
+        }
+        let ok = parse(&["run", "--timeout", "2.5", "--", "-c", "pass"]).unwrap();
+        let Command::Run(run) = ok.command else {
+            panic!("not run")
+        };
+        assert_eq!(
+            run.timeout_secs,
+            Some(std::time::Duration::from_millis(2500))
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_by_wasm32() {
+        for bad in ["0", "4097", "-5", "18446744073709551615", "lots"] {
+            let err = parse(&["run", "--memory", bad, "--", "-c", "pass"])
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("--memory"), "{bad}: {err}");
+        }
+        let ok = parse(&["run", "--memory", "4096"]).unwrap();
+        let Command::Run(run) = ok.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.memory_mib, 4096);
+    }
 }

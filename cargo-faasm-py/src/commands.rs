@@ -1,7 +1,6 @@
 //! What each subcommand does.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
@@ -136,8 +135,8 @@ fn run(layout: &Layout, args: RunArgs, ui: &Ui) -> Result<ExitCode> {
         stdin: harness::Input::Inherit,
         stdout: harness::Output::Inherit,
         stderr: harness::Output::Inherit,
-        deadline: args.timeout.map(Duration::from_secs_f64),
-        memory_limit: Some(args.memory << 20),
+        deadline: args.timeout_secs,
+        memory_limit: Some((args.memory_mib as usize) << 20),
     })?;
     Ok(match outcome.status {
         harness::Status::Exited(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -1,12 +1,11 @@
 //! `cargo faasm-py test`: suites inside python.wasm, gated by baselines.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use harness::runner::{Interpreter, Plan, trials};
-use harness::suite::{Baseline, SuiteRun, gate, report};
+use harness::runner::{Interpreter, Plan, run_suite};
+use harness::suite::{Baseline, gate, report};
 use harness::suites::SuiteDef;
 
 use crate::cli::TestArgs;
@@ -49,7 +48,7 @@ pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<Exi
             log_dir: layout.reports().join("native").join(&name),
             ..plan.clone()
         });
-        let run = run_suite(Arc::new(plan), wasm.clone(), baseline.clone(), jobs)?;
+        let run = run_suite(Arc::new(plan), wasm.clone(), baseline.clone(), jobs);
         let verdict = gate::judge(&run, &baseline);
         let native_run = if let Some(native_plan) = native_plan {
             ui.info(&format!("suite {name}: the same selection natively"));
@@ -58,7 +57,7 @@ pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<Exi
                 native_interpreter(layout)?,
                 baseline.clone(),
                 jobs,
-            )?;
+            );
             let verdict = gate::judge(&run, &baseline);
             Some((run, verdict))
         } else {
@@ -97,33 +96,6 @@ pub fn test(layout: &Layout, args: TestArgs, jobs: usize, ui: &Ui) -> Result<Exi
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
-}
-
-/// Runs the trials on all cores and gathers the module results.
-fn run_suite(
-    plan: Arc<Plan>,
-    interp: Arc<Interpreter>,
-    baseline: Arc<Baseline>,
-    jobs: usize,
-) -> Result<SuiteRun> {
-    let results = Arc::new(Mutex::new(Vec::new()));
-    let name = plan.suite.name.clone();
-    let trials = trials(plan, interp, baseline, results.clone());
-    let arguments = libtest_mimic::Arguments {
-        test_threads: Some(jobs),
-        ..libtest_mimic::Arguments::default()
-    };
-    let started = Instant::now();
-    // The verdict comes from the gate; libtest's own conclusion is only the
-    // per-module view of it.
-    let _ = libtest_mimic::run(&arguments, trials);
-    let mut modules = std::mem::take(&mut *results.lock().expect("results poisoned"));
-    modules.sort_by(|a, b| a.module.cmp(&b.module));
-    Ok(SuiteRun {
-        suite: name,
-        modules,
-        wall: started.elapsed(),
     })
 }
 

@@ -17,7 +17,7 @@ use crate::run::Preopen;
 use crate::status::Status;
 use crate::stdio::{Input, Output};
 use crate::suite::gate::judge_cases;
-use crate::suite::{Baseline, CaseResult, ModuleResult, Outcome, parse_report_lines};
+use crate::suite::{Baseline, CaseResult, ModuleResult, Outcome, SuiteRun, parse_report_lines};
 use crate::suites::{Root, Runner, SuiteDef};
 
 /// Where the support files (reporter plugin, regrtest wrapper) are mounted.
@@ -288,7 +288,10 @@ fn native_run(
 }
 
 /// One trial per module. Each trial records its module's result in
-/// `results` and fails exactly when the module has regressions.
+/// `results` and fails exactly when the module has regressions. A module
+/// whose run fails on the host side (no scratch directory, no interpreter,
+/// an unreadable report) is recorded too, as one error case naming why:
+/// a module that did not run is a regression, never a silent gap.
 pub fn trials(
     plan: Arc<Plan>,
     interp: Arc<Interpreter>,
@@ -307,8 +310,10 @@ pub fn trials(
             let name = module.clone();
             let kind = plan.suite.name.clone();
             Trial::test(name.clone(), move || {
-                let result = run_module(&plan, &interp, &name)
-                    .map_err(|e| Failed::from(format!("{e:#}")))?;
+                let started = Instant::now();
+                let result = run_module(&plan, &interp, &name).unwrap_or_else(|err| {
+                    did_not_run(&name, &format!("{err:#}"), started.elapsed())
+                });
                 let regressions = module_regressions(&result, &baseline);
                 results.lock().expect("results poisoned").push(result);
                 if regressions.is_empty() {
@@ -320,6 +325,74 @@ pub fn trials(
             .with_kind(kind)
         })
         .collect()
+}
+
+/// The result of a module that produced none of its own: one error case,
+/// `<module>::<run>`, carrying `why`.
+fn did_not_run(module: &str, why: &str, wall: Duration) -> ModuleResult {
+    ModuleResult {
+        module: module.to_owned(),
+        cases: vec![CaseResult {
+            id: format!("{module}::<run>"),
+            outcome: Outcome::Error,
+            duration: 0.0,
+            message: format!("the module did not run: {why}"),
+        }],
+        wall,
+        status_note: Some(format!("did not run: {why}")),
+    }
+}
+
+/// Runs every module of `plan` as a trial on `jobs` threads and gathers the
+/// results. Every module of the plan ends up with a result: one that
+/// produced none (its trial panicked, or never ran) gets an error case, so
+/// the gate sees it. libtest's own conclusion must agree with the gate: a
+/// trial that failed although its module has no regression is recorded as
+/// one too.
+pub fn run_suite(
+    plan: Arc<Plan>,
+    interp: Arc<Interpreter>,
+    baseline: Arc<Baseline>,
+    jobs: usize,
+) -> SuiteRun {
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let trials = trials(plan.clone(), interp, baseline.clone(), results.clone());
+    let arguments = libtest_mimic::Arguments {
+        test_threads: Some(jobs.max(1)),
+        ..libtest_mimic::Arguments::default()
+    };
+    let started = Instant::now();
+    let conclusion = libtest_mimic::run(&arguments, trials);
+    let mut modules = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
+    for module in &plan.modules {
+        if !modules.iter().any(|m| &m.module == module) {
+            modules.push(did_not_run(
+                module,
+                "its trial ended without a result (see the output above)",
+                Duration::ZERO,
+            ));
+        }
+    }
+    let gate_failures = modules
+        .iter()
+        .filter(|m| !module_regressions(m, &baseline).is_empty())
+        .count() as u64;
+    if conclusion.num_failed > gate_failures {
+        modules.push(did_not_run(
+            "<suite>",
+            &format!(
+                "libtest counted {} failed trials, the gate {gate_failures}",
+                conclusion.num_failed
+            ),
+            Duration::ZERO,
+        ));
+    }
+    modules.sort_by(|a, b| a.module.cmp(&b.module));
+    SuiteRun {
+        suite: plan.suite.name.clone(),
+        modules,
+        wall: started.elapsed(),
+    }
 }
 
 /// A module's cases that fail although the baseline expects them to pass.

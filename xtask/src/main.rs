@@ -59,7 +59,10 @@ fn target_dir() -> Result<PathBuf> {
 fn bench(args: &[String]) -> Result<()> {
     let runs: usize = match args {
         [] => 10,
-        [flag, n] if flag == "--runs" => n.parse().context("--runs takes a number")?,
+        [flag, n] if flag == "--runs" => match n.parse::<usize>() {
+            Ok(runs @ 1..=1000) => runs,
+            _ => bail!("--runs takes a whole number from 1 to 1000, got `{n}`"),
+        },
         _ => bail!("{USAGE}"),
     };
     check(cargo().args(["faasm-py", "build", "-q"]))?;

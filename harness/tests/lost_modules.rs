@@ -1,0 +1,76 @@
+//! The gate never loses a module: a module whose run fails on the host side
+//! (here: the interpreter cannot be started) is a regression with its
+//! reason, and `run_suite` gives every module of the plan a result.
+//! Needs no build: the failure is injected before any guest starts.
+
+use std::sync::Arc;
+
+use harness::runner::{Interpreter, Plan, run_suite};
+use harness::suite::{Baseline, Outcome, gate};
+use harness::suites::{Root, Runner, Selection, SuiteDef};
+
+#[test]
+fn a_module_that_cannot_start_is_a_regression() {
+    let suite_dir = tempfile::tempdir().unwrap();
+    for name in ["test_a.py", "test_b.py"] {
+        std::fs::write(suite_dir.path().join(name), "def test_x():\n    pass\n").unwrap();
+    }
+    let suite = SuiteDef {
+        name: "lost".into(),
+        dir: suite_dir.path().to_owned(),
+        runner: Runner::Pytest,
+        root: Root::Suite,
+        selection: Selection {
+            modules: vec!["test_*.py".into()],
+            ..Selection::default()
+        },
+        args: vec![],
+        deps: vec![],
+        timeout: 30,
+        memory: 64,
+        ci: None,
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let plan = Plan::new(
+        suite,
+        suite_dir.path(),
+        false,
+        None,
+        suite_dir.path().to_owned(),
+        logs.path().to_owned(),
+    )
+    .unwrap();
+    let broken = Interpreter::Native {
+        python: "/nonexistent/faasm-py-python".into(),
+        site_packages: "/nonexistent".into(),
+        stdlib: "/nonexistent".into(),
+    };
+    let baseline = Baseline::default();
+    let run = run_suite(
+        Arc::new(plan),
+        Arc::new(broken),
+        Arc::new(baseline.clone()),
+        2,
+    );
+    let modules: Vec<&str> = run.modules.iter().map(|m| m.module.as_str()).collect();
+    assert_eq!(
+        modules,
+        ["test_a.py", "test_b.py"],
+        "every module has a result"
+    );
+    let verdict = gate::judge(&run, &baseline);
+    assert!(
+        !verdict.ok(),
+        "a module that did not run must fail the gate"
+    );
+    assert_eq!(verdict.regressions.len(), 2);
+    for regression in &verdict.regressions {
+        assert_eq!(regression.outcome, Outcome::Error);
+        assert!(
+            regression.id.ends_with("::<run>")
+                && regression.message.contains("the module did not run")
+                && regression.message.contains("/nonexistent/faasm-py-python"),
+            "{regression:?}"
+        );
+    }
+}
