@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn memory_is_bounded_by_wasm32() {
         for bad in ["0", "4097", "-5", "18446744073709551615", "lots"] {
-            let err = parse(&["run", "--memory", bad, "--", "-c", "pass"])
+            let err = parse(&["run", &format!("--memory={bad}"), "--", "-c", "pass"])
                 .expect_err(bad)
                 .to_string();
             assert!(err.contains("--memory"), "{bad}: {err}");
