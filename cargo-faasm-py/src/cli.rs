@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `cargo …` as cargo runs a subcommand.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::default())]
 pub enum Cargo {
@@ -13,14 +14,18 @@ pub enum Cargo {
     FaasmPy(FaasmPy),
 }
 
+/// `cargo faasm-py [GLOBAL] COMMAND`.
 #[derive(Debug, Args)]
 pub struct FaasmPy {
+    /// Options of every command.
     #[command(flatten)]
     pub global: Global,
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Options of every command.
 #[derive(Debug, Args)]
 pub struct Global {
     /// Path to the workspace's Cargo.toml.
@@ -47,11 +52,13 @@ pub struct Global {
     pub quiet: bool,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build everything, or one stage and what it needs.
     Build {
-        /// fetch, toolchain, host-python, zlib, bzip2, xz, cpython, link, runtime.
+        /// The stage to build (with what it needs) [default: all].
+        #[arg(value_name = "STAGE", long_help = stage_help())]
         stage: Option<String>,
     },
     /// Download and verify every pinned input.
@@ -72,6 +79,7 @@ pub enum Command {
     },
 }
 
+/// `run`'s arguments.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Stop the guest after this many seconds (a positive number, at most a
@@ -88,6 +96,7 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
+/// `test`'s arguments.
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// Suites to run (directories of pytests/ with a suite.toml) [default: all].
@@ -107,6 +116,14 @@ pub struct TestArgs {
     /// Only modules whose path contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+}
+
+/// `build STAGE`'s long help: every stage, from the pipeline's own list.
+fn stage_help() -> String {
+    format!(
+        "The stage to build, with the stages it needs [default: all].\n\nStages, in order: {}; each package of third-party/sources.toml is a stage of its own (named after it, between build-tools and link).",
+        crate::pipeline::StageId::builtin_names()
+    )
 }
 
 /// The longest deadline `--timeout` accepts: a year.
@@ -168,5 +185,26 @@ mod tests {
             panic!("not run")
         };
         assert_eq!(run.memory_mib, 4096);
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn build_help_lists_every_stage() {
+        let mut cmd = Cargo::command();
+        let help = cmd
+            .find_subcommand_mut("faasm-py")
+            .and_then(|c| c.find_subcommand_mut("build"))
+            .expect("build")
+            .render_long_help()
+            .to_string();
+        for stage in crate::pipeline::StageId::BUILTIN {
+            assert!(help.contains(stage.name()), "{stage} missing from:\n{help}");
+        }
     }
 }

@@ -3,18 +3,15 @@
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open {} to hash it", path.display()))?;
+    let mut file = fs_err::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let n = file.read(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -43,8 +40,7 @@ impl Fingerprint {
 
     /// Adds a file's contents (patches, shims: small inputs of a recipe).
     pub fn add_file(&mut self, key: &str, path: &Path) -> Result<&mut Self> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = fs_err::read(path)?;
         Ok(self.add(key, bytes))
     }
 

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 /// Environment variable that overrides the cache directory.
 pub const CACHE_ENV: &str = "FAASM_PY_CACHE";
 
+/// Host paths: the workspace, cargo's target directory and the cache.
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// The workspace root (where `third-party/` lives).
@@ -34,9 +35,9 @@ impl Layout {
         if let Some(path) = manifest_path {
             cmd.manifest_path(path);
         }
-        let meta = cmd
-            .exec()
-            .context("cannot read the workspace with `cargo metadata` (run inside the faasm-py checkout or pass --manifest-path)")?;
+        let meta = cmd.exec().context(
+            "cannot read the workspace with `cargo metadata` (run inside the faasm-py checkout or pass --manifest-path)",
+        )?;
         let workspace = meta.workspace_root.into_std_path_buf();
         let target = match target_dir {
             Some(dir) => absolute(dir)?,
@@ -53,6 +54,7 @@ impl Layout {
         })
     }
 
+    /// The pins.
     pub fn sources_toml(&self) -> PathBuf {
         self.workspace.join("third-party/sources.toml")
     }
@@ -84,8 +86,8 @@ impl Layout {
     pub fn builds(&self) -> PathBuf {
         self.cache.join("build")
     }
-    /// Precompiled wasm modules.
-    pub fn modules(&self) -> PathBuf {
+    /// wasm modules compiled for this machine (the harness's cache).
+    pub fn compiled_modules(&self) -> PathBuf {
         self.cache.join("modules")
     }
     /// Everything this tool puts in cargo's target directory.
@@ -96,6 +98,7 @@ impl Layout {
     pub fn reports(&self) -> PathBuf {
         self.out().join("reports")
     }
+    /// One log per stage.
     pub fn logs(&self) -> PathBuf {
         self.out().join("logs")
     }
@@ -104,7 +107,7 @@ impl Layout {
         self.out().join("python.wasm")
     }
     /// Which extension modules python.wasm has, and why others are missing.
-    pub fn modules_report(&self) -> PathBuf {
+    pub fn module_report(&self) -> PathBuf {
         self.out().join("modules.json")
     }
     /// The tree the guest sees read-only (a link to the runtime stage's output).

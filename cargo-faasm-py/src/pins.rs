@@ -4,28 +4,56 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use harness::GuestLayout;
 use serde::Deserialize;
 
+use crate::pipeline::StageId;
+
+/// The artifact whose version is the guest's CPython version.
+pub const CPYTHON: &str = "cpython";
+
+/// The whole pins file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pins {
+    /// Where Debian inputs come from.
     pub debian: DebianRelease,
+    /// Every external file, by name.
     pub artifact: BTreeMap<String, Artifact>,
     /// Packages built for the guest, in build order.
     #[serde(default)]
     pub package: Vec<Package>,
+    /// What the runtime tree holds besides CPython and the packages.
+    #[serde(default)]
+    pub runtime: Runtime,
 }
 
+/// `[runtime]`: the guest's read-only tree.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runtime {
+    /// Pure-Python wheels (artifact names) unpacked into site-packages: the
+    /// test suites' runners and their dependencies. Suites name the ones
+    /// they need (`deps` in suite.toml); `cargo faasm-py test` checks they
+    /// are here.
+    #[serde(default)]
+    pub wheels: Vec<String>,
+}
+
+/// One package built for the guest (`[[package]]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Package {
+    /// Its name, which is also its stage's.
     pub name: String,
     /// The artifact holding its source distribution.
     pub sdist: String,
+    /// The build system that builds it.
     pub backend: Backend,
     /// Artifacts (wheels) installed into the host build environment.
     #[serde(default)]
     pub build_tools: Vec<String>,
+    /// Options for `meson setup`.
     #[serde(default)]
     pub meson_options: Vec<String>,
     /// C files under `third-party/shims/` linked in with the package.
@@ -36,12 +64,15 @@ pub struct Package {
     pub native_wheel: Option<String>,
 }
 
+/// A package's build system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
+    /// meson (numpy's own build), through its cross file.
     Meson,
 }
 
+/// `[debian]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DebianRelease {
@@ -49,32 +80,93 @@ pub struct DebianRelease {
     pub suite: String,
 }
 
+/// One external file (`[artifact.NAME]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
+    /// Its upstream version.
     pub version: String,
     /// The name of the file in the download cache.
     pub file: String,
+    /// What its bytes must hash to.
     pub sha256: String,
+    /// Where it can be had, tried in order.
     pub sources: Vec<Source>,
 }
 
 /// One place an artifact can be had; tried in order.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
+#[serde(try_from = "RawSource")]
 pub enum Source {
     /// A file of a PyPI project, found through the index pip uses.
-    Pypi { pypi: String },
+    Pypi {
+        /// The project.
+        pypi: String,
+    },
     /// A binary package from Debian's archive.
-    DebianPackage { debian: String, version: String },
+    DebianPackage {
+        /// The package.
+        debian: String,
+        /// Its exact version.
+        version: String,
+    },
     /// One file (usually the upstream tarball) of a Debian source package.
     DebianSourceFile {
-        #[serde(rename = "debian-source")]
+        /// The source package.
         debian_source: String,
+        /// The file of it.
         file: String,
     },
     /// A plain download.
-    Url { url: String },
+    Url {
+        /// Where.
+        url: String,
+    },
+}
+
+/// Every key a source table may have; which combination is given decides
+/// the kind, and any other combination is an error that lists the kinds.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSource {
+    pypi: Option<String>,
+    debian: Option<String>,
+    version: Option<String>,
+    debian_source: Option<String>,
+    file: Option<String>,
+    url: Option<String>,
+}
+
+const SOURCE_KINDS: &str = "a source is one of { pypi = \"PROJECT\" }, { debian = \"PACKAGE\", version = \"VERSION\" }, { debian-source = \"PACKAGE\", file = \"FILE\" }, { url = \"URL\" }";
+
+impl TryFrom<RawSource> for Source {
+    type Error = String;
+
+    fn try_from(raw: RawSource) -> std::result::Result<Self, String> {
+        Ok(
+            match (
+                raw.pypi,
+                raw.debian,
+                raw.version,
+                raw.debian_source,
+                raw.file,
+                raw.url,
+            ) {
+                (Some(pypi), None, None, None, None, None) => Source::Pypi { pypi },
+                (None, Some(debian), Some(version), None, None, None) => {
+                    Source::DebianPackage { debian, version }
+                }
+                (None, None, None, Some(debian_source), Some(file), None) => {
+                    Source::DebianSourceFile {
+                        debian_source,
+                        file,
+                    }
+                }
+                (None, None, None, None, None, Some(url)) => Source::Url { url },
+                _ => return Err(SOURCE_KINDS.to_owned()),
+            },
+        )
+    }
 }
 
 impl std::fmt::Display for Source {
@@ -94,14 +186,26 @@ impl std::fmt::Display for Source {
 }
 
 impl Pins {
+    /// Reads and checks a pins file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the pins file {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("invalid pins file {}", path.display()))
+        let text = fs_err::read_to_string(path)?;
+        Self::parse_file(&text, path)
     }
 
+    /// Parses pins text (named `sources.toml` in errors).
     pub fn parse(text: &str) -> Result<Self> {
-        let pins: Pins = toml::from_str(text)?;
+        Self::parse_file(text, Path::new("sources.toml"))
+    }
+
+    fn parse_file(text: &str, path: &Path) -> Result<Self> {
+        let pins: Pins = harness::text::parse_toml(text, path)?;
+        pins.check()
+            .with_context(|| format!("invalid pins file {}", path.display()))?;
+        Ok(pins)
+    }
+
+    fn check(&self) -> Result<()> {
+        let pins = self;
         for (name, artifact) in &pins.artifact {
             artifact
                 .validate()
@@ -119,10 +223,22 @@ impl Pins {
             for artifact in artifacts {
                 pins.get(artifact).with_context(what)?;
             }
+            StageId::package(&package.name)?;
         }
-        Ok(pins)
+        for wheel in &pins.runtime.wheels {
+            pins.get(wheel).context("[runtime] wheels")?;
+        }
+        pins.guest_layout()?;
+        Ok(())
     }
 
+    /// The guest's layout, from the CPython pin's version.
+    pub fn guest_layout(&self) -> Result<GuestLayout> {
+        let cpython = self.get(CPYTHON)?;
+        GuestLayout::for_version(&cpython.version).with_context(|| format!("artifact `{CPYTHON}`"))
+    }
+
+    /// The artifact called `name`.
     pub fn get(&self, name: &str) -> Result<&Artifact> {
         self.artifact.get(name).with_context(|| {
             format!("`{name}` is not pinned in third-party/sources.toml (add an [artifact.{name}] table)")
@@ -152,6 +268,12 @@ mod tests {
     const SAMPLE: &str = r#"
         [debian]
         suite = "trixie"
+
+        [artifact.cpython]
+        version = "3.13.5"
+        file = "Python-3.13.5.tar.xz"
+        sha256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+        sources = [{ url = "https://example.org/Python-3.13.5.tar.xz" }]
 
         [artifact.zlib]
         version = "1.3.1"
@@ -216,9 +338,36 @@ mod tests {
     }
 
     #[test]
-    fn rejects_an_unknown_source_kind() {
-        let bad = SAMPLE.replace("{ pypi = \"ziglang\" }", "{ git = \"x\" }");
-        assert!(Pins::parse(&bad).is_err());
+    fn a_bad_source_says_which_shapes_are_allowed() {
+        for bad in [
+            "{ git = \"x\" }",
+            "{ debian = \"wasi-libc\" }",
+            "{ pypi = \"a\", url = \"b\" }",
+        ] {
+            let text = SAMPLE.replace("{ pypi = \"ziglang\" }", bad);
+            let err = format!("{:#}", Pins::parse(&text).unwrap_err());
+            assert!(err.starts_with("sources.toml:"), "{bad}: {err}");
+            assert!(
+                err.contains("a source is one of") || err.contains("unknown field"),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("did not match any variant"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_package_may_not_shadow_a_stage() {
+        let text = format!(
+            "{SAMPLE}\n[[package]]\nname = \"link\"\nsdist = \"zlib\"\nbackend = \"meson\"\n"
+        );
+        let err = format!("{:#}", Pins::parse(&text).unwrap_err());
+        assert!(err.contains("built-in stage `link`"), "{err}");
+    }
+
+    #[test]
+    fn the_guest_layout_follows_the_cpython_pin() {
+        let pins = Pins::parse(&SAMPLE.replace("3.13.5", "3.14.1")).unwrap();
+        assert_eq!(pins.guest_layout().unwrap().short_version(), "3.14");
     }
 
     #[test]

@@ -20,11 +20,9 @@ pub struct Log {
 impl Log {
     pub fn create(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create log directory {}", dir.display()))?;
+            fs_err::create_dir_all(dir)?;
         }
-        let file = File::create(path)
-            .with_context(|| format!("cannot create log file {}", path.display()))?;
+        let file = fs_err::File::create(path)?.into_parts().0;
         Ok(Self {
             path: path.to_owned(),
             file,
@@ -209,14 +207,6 @@ fn quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
-}
-
-/// The last `n` lines of a log, for error messages.
-pub fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 #[cfg(test)]

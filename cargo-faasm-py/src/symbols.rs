@@ -108,7 +108,7 @@ pub fn defined_globals(object: &[u8]) -> Result<Vec<String>> {
 /// Every strong global symbol an archive defines, with a digest of the
 /// object file that defines it.
 pub fn archive_globals(path: &Path) -> Result<BTreeMap<String, String>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = fs_err::read(path)?;
     let mut names = BTreeMap::new();
     let members = archive_members(&bytes).with_context(|| format!("reading {}", path.display()))?;
     for (member, data) in members {
@@ -117,7 +117,7 @@ pub fn archive_globals(path: &Path) -> Result<BTreeMap<String, String>> {
             Some(data) => data,
             None => {
                 let file = path.parent().unwrap_or(Path::new(".")).join(&member);
-                external = std::fs::read(&file).with_context(|| {
+                external = fs_err::read(&file).with_context(|| {
                     format!(
                         "cannot read {} (member of {})",
                         file.display(),

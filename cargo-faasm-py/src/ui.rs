@@ -2,15 +2,21 @@
 
 use std::time::Duration;
 
+/// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
+    /// Only errors (`-q`).
     Quiet,
+    /// Stage lines and summaries.
     Normal,
+    /// Progress more often (`-v`).
     Verbose,
 }
 
+/// Where progress goes (stderr), at what verbosity.
 #[derive(Debug, Clone)]
 pub struct Ui {
+    /// How much to print.
     pub verbosity: Verbosity,
     /// Whether to say so when a stage is already up to date.
     pub show_fresh: bool,
@@ -42,14 +48,5 @@ impl Ui {
             Verbosity::Normal => Duration::from_secs(30),
             Verbosity::Quiet => Duration::from_secs(3600 * 24),
         }
-    }
-}
-
-pub fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs < 60.0 {
-        format!("{secs:.1}s")
-    } else {
-        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
     }
 }

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_ok, faasm_py_run, target_dir};
+use common::{assert_ok, faasm_py_run};
 use serde_json::{Value, json};
 
 /// The same types as `ctypes_checks.py`, laid out by clang for wasm32:
@@ -45,7 +45,7 @@ fn c_layout() -> Vec<u64> {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("layout.c");
     std::fs::write(&source, LAYOUT_C).unwrap();
-    let clang = target_dir().join("faasm-py/toolchain/bin/clang");
+    let clang = common::built().toolchain().join("bin/clang");
     let out = Command::new(&clang)
         .args(["-S", "-o", "-"])
         .arg(&source)

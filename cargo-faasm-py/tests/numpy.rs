@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_ok, faasm_py_run, target_dir};
+use common::{assert_ok, faasm_py_run};
 
 fn guest(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
@@ -37,7 +37,7 @@ fn guest_results_match_native_numpy() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/numpy_checks.py");
     let code = std::fs::read_to_string(&script).unwrap();
     let wasm = parse(&assert_ok(&guest(&["-c", &code])));
-    let native_python = target_dir().join("faasm-py/native/bin/python");
+    let native_python = common::built().native_env().join("bin/python");
     let native = parse(&assert_ok(
         &Command::new(&native_python)
             .arg(&script)

@@ -17,8 +17,11 @@ fn python(code: &str) -> Output {
 
 #[test]
 fn reports_wasi_and_the_pinned_version() {
-    let out = python("import sys; print(sys.platform, sys.version_info[:2])");
-    assert_eq!(assert_ok(&out), "wasi (3, 13)\n");
+    let out = python("import sys; print(sys.platform, '%d.%d' % sys.version_info[:2])");
+    assert_eq!(
+        assert_ok(&out),
+        format!("wasi {}\n", common::guest().short_version())
+    );
 }
 
 #[test]
@@ -84,7 +87,7 @@ fn host_files_outside_the_mounts_are_invisible() {
 fn the_runtime_tree_is_read_only() {
     let code = r#"
 import os, sys
-target = os.path.join(sys.prefix, "lib", "python3.13", "os.py")
+target = os.__file__
 for attempt in (lambda: open(target, "a"), lambda: open(os.path.join(sys.prefix, "new.txt"), "w"),
                 lambda: os.remove(target)):
     try:

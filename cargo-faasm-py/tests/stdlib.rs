@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{assert_ok, faasm_py_run, target_dir};
+use cargo_faasm_py::module_report::Report;
+use common::{assert_ok, faasm_py_run};
 
 #[test]
 fn data_modules_and_ctypes_import_together() {
@@ -45,25 +46,9 @@ print(sqlite3.sqlite_version, len(rows))
     assert!(dir.path().join("t.db").is_file());
 }
 
-/// The parts of `target/faasm-py/modules.json` checked here.
-#[derive(serde::Deserialize)]
-struct Report {
-    stdlib: Vec<String>,
-    packages: Vec<String>,
-    unavailable: Vec<Unavailable>,
-}
-
-#[derive(serde::Deserialize)]
-struct Unavailable {
-    name: String,
-    reason: String,
-}
-
 #[test]
 fn module_report_matches_the_guest() {
-    let report_path = target_dir().join("faasm-py/modules.json");
-    let report: Report =
-        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let report = Report::load(&common::built().module_report()).unwrap();
     let unavailable: Vec<&String> = report.unavailable.iter().map(|u| &u.name).collect();
     for wanted in ["_ctypes", "_sqlite3", "_bz2", "_lzma", "zlib"] {
         assert!(

@@ -5,8 +5,8 @@
 //! as `<sha256(wasm)[..32]>-<engine compatibility hash>.cwasm`, so a rebuilt
 //! wasm or a differently configured (or upgraded) engine simply misses.
 
+use fs_err as fs;
 use std::collections::hash_map::DefaultHasher;
-use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
@@ -56,8 +56,7 @@ pub(crate) fn load(
     cache_dir: &Path,
     on_compile: impl FnOnce(),
 ) -> Result<Loaded> {
-    fs::create_dir_all(cache_dir)
-        .with_context(|| format!("creating module cache directory {}", cache_dir.display()))?;
+    fs::create_dir_all(cache_dir)?;
 
     let (digest, mut bytes) = match memo::lookup(wasm, cache_dir)? {
         memo::Lookup::Hit(digest) => (digest, None),
@@ -118,7 +117,7 @@ pub(crate) fn load(
 }
 
 fn read_wasm(wasm: &Path) -> Result<Vec<u8>> {
-    fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))
+    Ok(fs::read(wasm)?)
 }
 
 /// Compiles `bytes`, stores the image at `cache_file` and loads it from
@@ -132,7 +131,7 @@ fn compile_into_cache(
     let image = engine
         .precompile_module(bytes)
         .wt()
-        .with_context(|| format!("compiling {}", wasm.display()))?;
+        .with_context(|| format!("cannot compile {}", wasm.display()))?;
     if write_atomically(cache_file, &image).is_ok() {
         // SAFETY: the file was just written from `image`, which this engine
         // produced; see the comment in `load`.
@@ -145,5 +144,5 @@ fn compile_into_cache(
     // SAFETY: `image` is the output of this engine's `precompile_module`.
     unsafe { Module::deserialize(engine, &image) }
         .wt()
-        .with_context(|| format!("loading the compiled image of {}", wasm.display()))
+        .with_context(|| format!("cannot load the compiled image of {}", wasm.display()))
 }

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use wasmtime::{Module, OptLevel, WasmBacktraceDetails};
 
 use crate::cache::{self, Loaded};
+use crate::epoch::EpochTicker;
 use crate::error::WasmtimeResultExt;
-use crate::ticker::Ticker;
 
 /// Knobs for [`Engine::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl Default for EngineOptions {
 pub struct Engine {
     inner: wasmtime::Engine,
     options: EngineOptions,
-    _ticker: Arc<Ticker>,
+    _ticker: Arc<EpochTicker>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -64,8 +64,8 @@ impl Engine {
             .wasm_backtrace_details(WasmBacktraceDetails::Disable);
         let inner = wasmtime::Engine::new(&config)
             .wt()
-            .with_context(|| format!("configuring wasmtime with {options:?}"))?;
-        let ticker = Ticker::start(&inner)?;
+            .with_context(|| format!("cannot configure wasmtime with {options:?}"))?;
+        let ticker = EpochTicker::start(&inner)?;
         Ok(Self {
             inner,
             options,

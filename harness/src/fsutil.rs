@@ -1,6 +1,6 @@
 //! Small filesystem helpers.
 
-use std::fs;
+use fs_err as fs;
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,13 +25,11 @@ pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| -> Result<()> {
-        let mut file =
-            fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut file = fs::File::create(&tmp)?;
         file.write_all(contents)
-            .with_context(|| format!("writing {}", tmp.display()))?;
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         drop(file);
-        fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        Ok(fs::rename(&tmp, path)?)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -7,10 +7,10 @@
 //! changes at least one of these. Failing to write the memo is ignored; it
 //! only costs a re-hash next time.
 
-use std::fs;
+use fs_err as fs;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::write_atomically;
@@ -63,10 +63,8 @@ fn is_sha256_hex(s: &str) -> bool {
 
 /// Digest of the identity and version of the file at `wasm`.
 fn key_of(wasm: &Path) -> Result<String> {
-    let canonical =
-        fs::canonicalize(wasm).with_context(|| format!("resolving the path {}", wasm.display()))?;
-    let meta = fs::metadata(&canonical)
-        .with_context(|| format!("reading metadata of {}", wasm.display()))?;
+    let canonical = fs::canonicalize(wasm)?;
+    let meta = fs::metadata(&canonical)?;
     let mut h = Sha256::new();
     h.update(canonical.as_os_str().as_encoded_bytes());
     h.update([0]);

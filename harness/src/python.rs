@@ -1,9 +1,9 @@
 //! The conventions for running python.wasm, so callers state only what
 //! differs between runs (arguments, directories, streams, limits).
 //!
-//! Layout seen by the guest:
+//! Layout seen by the guest (paths from [`GuestLayout`]):
 //! - [`GUEST_PREFIX`] (`/usr/local`): the runtime tree, read-only; it is
-//!   `PYTHONHOME`, so the stdlib is `/usr/local/lib/python3.13`.
+//!   `PYTHONHOME`, so the stdlib is [`GuestLayout::guest_stdlib`].
 //! - [`GUEST_TMP`] (`/tmp`): a per-run scratch directory, read-write; `HOME`
 //!   and `TMPDIR`.
 //! - optionally a read-write working directory at a caller-chosen path.
@@ -24,18 +24,10 @@ use anyhow::{Context, Result, bail};
 use wasmtime::Module;
 
 use crate::engine::Engine;
+use crate::guest::{GUEST_PREFIX, GUEST_TMP, GuestLayout};
 use crate::run::{self, Preopen, RunConfig};
-use crate::status::Outcome;
+use crate::status::RunOutput;
 use crate::stdio::{Input, Output};
-
-/// Where the runtime tree is mounted, read-only; also `PYTHONHOME`.
-pub const GUEST_PREFIX: &str = "/usr/local";
-/// Where the per-run scratch directory is mounted, read-write.
-pub const GUEST_TMP: &str = "/tmp";
-/// `argv[0]` for every run.
-pub const ARGV0: &str = "/usr/local/bin/python3.13";
-/// The stdlib, relative to the runtime tree.
-pub const STDLIB_DIR: &str = "lib/python3.13";
 
 /// python.wasm, compiled, plus the runtime tree it needs.
 #[derive(Debug, Clone)]
@@ -43,6 +35,7 @@ pub struct Python {
     engine: Engine,
     module: Module,
     runtime: PathBuf,
+    guest: GuestLayout,
     /// An empty directory mounted read-only at `/`: without a root, `/`
     /// does not exist for the guest and `os.makedirs("/tmp/x")` fails.
     /// Holds the mount points' parents (`/usr`) so they exist too.
@@ -66,11 +59,16 @@ pub struct PythonRun {
     /// value. Output is block-buffered when captured, so pass
     /// `PYTHONUNBUFFERED=1` to keep what was printed before a timeout.
     pub extra_env: Vec<(String, String)>,
+    /// The guest's standard input.
     pub stdin: Input,
+    /// Where the guest's stdout goes.
     pub stdout: Output,
+    /// Where the guest's stderr goes.
     pub stderr: Output,
+    /// Wall-clock limit for the run.
     pub deadline: Option<Duration>,
-    pub memory_limit: Option<usize>,
+    /// Cap on the guest's linear memory, in bytes.
+    pub memory_limit_bytes: Option<usize>,
 }
 
 impl PythonRun {
@@ -90,7 +88,7 @@ impl PythonRun {
             stdout: Output::Capture,
             stderr: Output::Capture,
             deadline: None,
-            memory_limit: None,
+            memory_limit_bytes: None,
         }
     }
 
@@ -103,17 +101,28 @@ impl PythonRun {
 }
 
 impl Python {
-    /// Loads `wasm` (through the module cache in `cache_dir`) and checks
-    /// that `runtime` looks like a runtime tree.
-    pub fn new(engine: Engine, wasm: &Path, runtime: &Path, cache_dir: &Path) -> Result<Self> {
+    /// Loads `wasm` (through the compiled-module cache in `cache_dir`) and
+    /// checks that `runtime` is a runtime tree laid out as `guest` says.
+    pub fn new(
+        engine: Engine,
+        wasm: &Path,
+        runtime: &Path,
+        guest: GuestLayout,
+        cache_dir: &Path,
+    ) -> Result<Self> {
         let module = engine.load_module(wasm, cache_dir)?;
-        Self::with_module(engine, module, runtime)
+        Self::with_module(engine, module, runtime, guest)
     }
 
     /// Like [`Python::new`] for an already loaded module, e.g. one from
     /// [`Engine::load_module_with`] that reported a cache miss.
-    pub fn with_module(engine: Engine, module: Module, runtime: &Path) -> Result<Self> {
-        let stdlib = runtime.join(STDLIB_DIR);
+    pub fn with_module(
+        engine: Engine,
+        module: Module,
+        runtime: &Path,
+        guest: GuestLayout,
+    ) -> Result<Self> {
+        let stdlib = runtime.join(guest.stdlib_dir());
         if !stdlib.is_dir() {
             bail!(
                 "{} is not a Python runtime tree: {} is not a directory",
@@ -129,14 +138,17 @@ impl Python {
             engine,
             module,
             runtime: runtime.to_path_buf(),
+            guest,
             root: Arc::new(root),
         })
     }
 
+    /// The engine the module was compiled for.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// The compiled python.wasm.
     pub fn module(&self) -> &Module {
         &self.module
     }
@@ -146,16 +158,21 @@ impl Python {
         &self.runtime
     }
 
+    /// Where things are inside the guest.
+    pub fn guest(&self) -> &GuestLayout {
+        &self.guest
+    }
+
     /// Runs python.wasm once; see [`run::run`] for what is an error.
-    pub fn run(&self, mut r: PythonRun) -> Result<Outcome> {
-        let what = format!("running python {}", r.args.join(" "));
+    pub fn run(&self, mut r: PythonRun) -> Result<RunOutput> {
+        let what = format!("cannot run python {}", r.args.join(" "));
         // WASI has no devices; `/dev/null` is a per-run empty file (pytest
         // and logging open it), in a directory that lives as long as the run.
         let dev = tempfile::Builder::new()
             .prefix("faasm-py-dev-")
             .tempdir()
             .context("cannot create the guest's /dev")?;
-        std::fs::write(dev.path().join("null"), "").context("cannot create /dev/null")?;
+        fs_err::write(dev.path().join("null"), "")?;
         r.extra_preopens
             .push(Preopen::read_write(dev.path(), "/dev"));
         let cfg = self.run_config(r)?;
@@ -167,7 +184,7 @@ impl Python {
     pub fn run_config(&self, r: PythonRun) -> Result<RunConfig> {
         let env = python_env(&r);
         let mut args = Vec::with_capacity(r.args.len() + 1);
-        args.push(ARGV0.to_owned());
+        args.push(self.guest.argv0());
         args.extend(r.args);
 
         let mut preopens = vec![
@@ -183,8 +200,7 @@ impl Python {
         preopens.extend(r.extra_preopens);
         for preopen in &preopens {
             let inside_root = self.root.path().join(preopen.guest.trim_start_matches('/'));
-            std::fs::create_dir_all(&inside_root)
-                .with_context(|| format!("cannot create mount point {}", inside_root.display()))?;
+            fs_err::create_dir_all(&inside_root)?;
         }
         preopens.insert(0, Preopen::read_only(self.root.path(), "/"));
 
@@ -196,7 +212,7 @@ impl Python {
             stdout: r.stdout,
             stderr: r.stderr,
             deadline: r.deadline,
-            memory_limit: r.memory_limit,
+            memory_limit_bytes: r.memory_limit_bytes,
             ..RunConfig::default()
         })
     }

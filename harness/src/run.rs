@@ -14,11 +14,11 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::engine::Engine;
+use crate::epoch::TICK;
 use crate::error::WasmtimeResultExt;
 use crate::limiter::MemoryLimiter;
-use crate::status::{self, Outcome, Status};
+use crate::status::{self, RunOutput, Status};
 use crate::stdio::{self, Input, Output, Stream};
-use crate::ticker::TICK;
 
 /// Native stack beyond the engine's `max_wasm_stack` that a guest thread
 /// always gets, for host calls (WASI) and wasmtime's own frames.
@@ -67,14 +67,17 @@ pub struct RunConfig {
     pub env: Vec<(String, String)>,
     /// Directories visible to the guest.
     pub preopens: Vec<Preopen>,
+    /// The guest's standard input.
     pub stdin: Input,
+    /// Where the guest's stdout goes.
     pub stdout: Output,
+    /// Where the guest's stderr goes.
     pub stderr: Output,
     /// Wall-clock limit; the guest is stopped (with a backtrace) after it.
     /// Resolution is [`crate::TICK`].
     pub deadline: Option<Duration>,
     /// Cap on each linear memory, in bytes.
-    pub memory_limit: Option<usize>,
+    pub memory_limit_bytes: Option<usize>,
     /// Native stack of the thread the guest runs on. Raised if needed to the
     /// engine's `max_wasm_stack` plus room for host calls.
     pub native_stack: usize,
@@ -90,7 +93,7 @@ impl Default for RunConfig {
             stdout: Output::Capture,
             stderr: Output::Capture,
             deadline: None,
-            memory_limit: None,
+            memory_limit_bytes: None,
             native_stack: DEFAULT_NATIVE_STACK,
         }
     }
@@ -106,8 +109,8 @@ struct Host {
 ///
 /// Returns `Err` only when the run cannot be set up (a preopen or output
 /// file that cannot be opened, a module with unsatisfiable imports or no
-/// `_start`). Whatever the guest does ends up in [`Outcome::status`].
-pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<Outcome> {
+/// `_start`). Whatever the guest does ends up in [`RunOutput::status`].
+pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<RunOutput> {
     let RunConfig {
         args,
         env,
@@ -116,7 +119,7 @@ pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<Outcome> 
         stdout,
         stderr,
         deadline,
-        memory_limit,
+        memory_limit_bytes,
         native_stack,
     } = cfg;
 
@@ -136,7 +139,7 @@ pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<Outcome> 
         builder
             .preopened_dir(&p.host, &p.guest, perms)
             .wt()
-            .with_context(|| format!("preopening {} as {}", p.host.display(), p.guest))?;
+            .with_context(|| format!("cannot mount {} at {}", p.host.display(), p.guest))?;
     }
     stdio::set_stdin(&mut builder, stdin);
     let out = stdio::set_output(&mut builder, Stream::Stdout, &stdout)?;
@@ -145,13 +148,13 @@ pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<Outcome> 
     let mut linker: Linker<Host> = Linker::new(engine.wasmtime());
     p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
         .wt()
-        .context("adding WASI preview 1 to the linker")?;
+        .context("cannot add WASI preview 1 to the linker")?;
 
     let mut store = Store::new(
         engine.wasmtime(),
         Host {
             wasi: builder.build_p1(),
-            limiter: MemoryLimiter::new(memory_limit),
+            limiter: MemoryLimiter::new(memory_limit_bytes),
         },
     );
     store.limiter(|h| &mut h.limiter);
@@ -169,19 +172,19 @@ pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<Outcome> 
         .name("wasm-guest".into())
         .stack_size(stack)
         .spawn(move || execute(store, linker, module, deadline.is_some()))
-        .context("spawning the guest thread")?;
+        .context("cannot spawn the guest thread")?;
     let (status, elapsed, refused) = guest
         .join()
         .map_err(|panic| anyhow!("the guest thread panicked: {}", panic_message(&panic)))??;
 
-    let status = match (memory_limit, status) {
+    let status = match (memory_limit_bytes, status) {
         (Some(limit), Status::Trapped { .. }) if refused => Status::OutOfMemory { limit },
         (Some(limit), Status::Exited(code)) if refused && code != 0 => {
             Status::OutOfMemory { limit }
         }
         (_, status) => status,
     };
-    Ok(Outcome {
+    Ok(RunOutput {
         status,
         stdout: out.bytes(),
         stderr: err.bytes(),
@@ -218,7 +221,7 @@ fn execute(
         // The start function trapped, exited, or an initial memory was
         // refused: all guest outcomes.
         Err(e) if is_guest_failure(&e) || store.data().limiter.refused() => Err(e),
-        Err(e) => return Err(e).wt().context("instantiating the module"),
+        Err(e) => return Err(e).wt().context("cannot instantiate the module"),
     };
     let elapsed = start.elapsed();
     let status = match result {

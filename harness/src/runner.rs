@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use libtest_mimic::{Failed, Trial};
 
-use crate::python::{GUEST_PREFIX, Python, PythonRun, STDLIB_DIR};
+use crate::guest::GuestLayout;
+use crate::python::{Python, PythonRun};
 use crate::run::Preopen;
 use crate::status::Status;
 use crate::stdio::{Input, Output};
+use crate::suite::definition::{Root, Runner, SuiteDef, expand};
 use crate::suite::gate::judge_cases;
-use crate::suite::{Baseline, CaseResult, ModuleResult, Outcome, SuiteRun, parse_report_lines};
-use crate::suites::{Root, Runner, SuiteDef};
+use crate::suite::{Baseline, CaseOutcome, CaseResult, ModuleResult, SuiteRun, parse_report_lines};
 
 /// Where the support files (reporter plugin, regrtest wrapper) are mounted.
 const GUEST_SUPPORT: &str = "/faasm-py";
@@ -31,8 +32,11 @@ pub enum Interpreter {
     Wasm(Python),
     /// The host python with the native wheels: the reference.
     Native {
+        /// The interpreter to run.
         python: PathBuf,
+        /// Its site-packages (the root of package suites).
         site_packages: PathBuf,
+        /// Its standard library (the root of regrtest).
         stdlib: PathBuf,
     },
 }
@@ -40,7 +44,11 @@ pub enum Interpreter {
 /// One suite's selection, ready to run.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The suite's definition.
     pub suite: SuiteDef,
+    /// Where the test modules are inside the guest.
+    pub guest: GuestLayout,
+    /// Test modules, relative to the suite's root.
     pub modules: Vec<String>,
     /// Runner arguments (the suite's, then the selection's).
     pub args: Vec<String>,
@@ -52,10 +60,12 @@ pub struct Plan {
 
 impl Plan {
     /// The suite's selection (the CI one if `ci`), expanded against the host
-    /// runtime tree, optionally narrowed to modules containing `filter`.
+    /// runtime tree laid out as `guest` says, optionally narrowed to modules
+    /// containing `filter`.
     pub fn new(
         suite: SuiteDef,
         runtime: &Path,
+        guest: GuestLayout,
         ci: bool,
         filter: Option<&str>,
         support: PathBuf,
@@ -63,11 +73,11 @@ impl Plan {
     ) -> Result<Self> {
         let selection = suite.selection(ci);
         let root = match suite.root {
-            Root::SitePackages => runtime.join(STDLIB_DIR).join("site-packages"),
-            Root::Stdlib => runtime.join(STDLIB_DIR),
+            Root::SitePackages => runtime.join(guest.site_packages_dir()),
+            Root::Stdlib => runtime.join(guest.stdlib_dir()),
             Root::Suite => suite.dir.clone(),
         };
-        let mut modules = crate::suites::expand(&root, selection)?;
+        let mut modules = expand(&root, selection)?;
         if let Some(filter) = filter {
             modules.retain(|m| m.contains(filter));
         }
@@ -78,6 +88,7 @@ impl Plan {
         args.extend(selection.args.iter().cloned());
         Ok(Self {
             suite,
+            guest,
             modules,
             args,
             support,
@@ -88,10 +99,8 @@ impl Plan {
     fn root(&self, interp: &Interpreter) -> String {
         let native = |p: &Path| p.display().to_string();
         match (self.suite.root, interp) {
-            (Root::SitePackages, Interpreter::Wasm(_)) => {
-                format!("{GUEST_PREFIX}/{STDLIB_DIR}/site-packages")
-            }
-            (Root::Stdlib, Interpreter::Wasm(_)) => format!("{GUEST_PREFIX}/{STDLIB_DIR}"),
+            (Root::SitePackages, Interpreter::Wasm(_)) => self.guest.guest_site_packages(),
+            (Root::Stdlib, Interpreter::Wasm(_)) => self.guest.guest_stdlib(),
             (Root::Suite, Interpreter::Wasm(_)) => GUEST_SUITE.to_owned(),
             (Root::SitePackages, Interpreter::Native { site_packages, .. }) => {
                 native(site_packages)
@@ -148,14 +157,13 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
         .tempdir()
         .context("cannot create a scratch directory")?;
     let report = scratch.path().join("report.jsonl");
-    std::fs::create_dir_all(&plan.log_dir)
-        .with_context(|| format!("cannot create {}", plan.log_dir.display()))?;
+    fs_err::create_dir_all(&plan.log_dir)?;
     let log = plan
         .log_dir
         .join(format!("{}.log", module.replace(['/', '.'], "_")));
     let _ = std::fs::remove_file(&log);
     let args = plan.python_args(interp, module);
-    let deadline = Duration::from_secs(plan.suite.timeout);
+    let deadline = Duration::from_secs(plan.suite.timeout_secs);
     let started = Instant::now();
     let status = match interp {
         Interpreter::Wasm(python) => {
@@ -177,7 +185,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
                 stdout: Output::File(log.clone()),
                 stderr: Output::File(log.clone()),
                 deadline: Some(deadline),
-                memory_limit: Some(plan.suite.memory << 20),
+                memory_limit_bytes: Some(plan.suite.memory_mib << 20),
             })?;
             outcome.status
         }
@@ -194,8 +202,8 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     };
     if let Some(note) = &note {
         let outcome = match status {
-            Status::TimedOut { .. } => Outcome::Timeout,
-            _ => Outcome::Crashed,
+            Status::TimedOut { .. } => CaseOutcome::Timeout,
+            _ => CaseOutcome::Crashed,
         };
         let id = unfinished.unwrap_or_else(|| format!("{module}::<process>"));
         cases.push(CaseResult {
@@ -218,12 +226,12 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     if failed_run {
         cases.push(CaseResult {
             id: format!("{module}::<run>"),
-            outcome: Outcome::Error,
+            outcome: CaseOutcome::Error,
             duration: 0.0,
             message: format!(
                 "the runner exited with {exit_code:?} (log: {}): {}",
                 log.display(),
-                last_lines(&log, 5)
+                crate::text::last_lines(&log, 5).join(" | ")
             ),
         });
     }
@@ -233,12 +241,6 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
         wall: started.elapsed(),
         status_note: note,
     })
-}
-
-fn last_lines(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
 /// The native reference: a host process with the same arguments and a deadline.
@@ -251,8 +253,7 @@ fn native_run(
     log: &Path,
     deadline: Duration,
 ) -> Result<Status> {
-    let out =
-        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let out = fs_err::File::create(log)?.into_parts().0;
     let mut child = Command::new(python)
         .args(args)
         .current_dir(scratch)
@@ -334,7 +335,7 @@ fn did_not_run(module: &str, why: &str, wall: Duration) -> ModuleResult {
         module: module.to_owned(),
         cases: vec![CaseResult {
             id: format!("{module}::<run>"),
-            outcome: Outcome::Error,
+            outcome: CaseOutcome::Error,
             duration: 0.0,
             message: format!("the module did not run: {why}"),
         }],

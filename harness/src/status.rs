@@ -19,13 +19,24 @@ pub enum Status {
     Exited(i32),
     /// The guest trapped (or a host call failed fatally). `reason` is one
     /// line naming the trap and the innermost guest functions.
-    Trapped { reason: String },
+    Trapped {
+        /// What trapped, and where.
+        reason: String,
+    },
     /// The deadline passed. `backtrace` names the innermost guest functions
     /// (innermost first, joined by " <- ") at the moment it was stopped.
-    TimedOut { after: Duration, backtrace: String },
+    TimedOut {
+        /// How long the guest ran.
+        after: Duration,
+        /// Where it was when stopped.
+        backtrace: String,
+    },
     /// The guest failed after being refused linear memory beyond `limit`
     /// bytes.
-    OutOfMemory { limit: usize },
+    OutOfMemory {
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }
 
 impl Status {
@@ -64,7 +75,8 @@ impl fmt::Display for Status {
 
 /// The result of one guest run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct RunOutput {
+    /// How the guest ended.
     pub status: Status,
     /// Captured stdout; empty unless stdout was [`crate::Output::Capture`].
     pub stdout: Vec<u8>,

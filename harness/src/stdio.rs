@@ -97,7 +97,7 @@ pub(crate) fn set_output(
                 .append(true)
                 .open(path)
                 .with_context(|| {
-                    format!("opening {} for the guest's {stream:?}", path.display())
+                    format!("cannot open {} for the guest's {stream:?}", path.display())
                 })?;
             let out = OutputFile::new(file);
             match stream {

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use harness::GuestLayout;
 use harness::runner::{Interpreter, Plan, run_suite};
-use harness::suite::{Baseline, Outcome, gate};
-use harness::suites::{Root, Runner, Selection, SuiteDef};
+use harness::suite::{Baseline, CaseOutcome, Root, Runner, Selection, SuiteDef, gate};
 
 #[test]
 fn a_module_that_cannot_start_is_a_regression() {
@@ -26,14 +26,15 @@ fn a_module_that_cannot_start_is_a_regression() {
         },
         args: vec![],
         deps: vec![],
-        timeout: 30,
-        memory: 64,
+        timeout_secs: 30,
+        memory_mib: 64,
         ci: None,
     };
     let logs = tempfile::tempdir().unwrap();
     let plan = Plan::new(
         suite,
         suite_dir.path(),
+        GuestLayout::for_version("3.99").unwrap(),
         false,
         None,
         suite_dir.path().to_owned(),
@@ -65,7 +66,7 @@ fn a_module_that_cannot_start_is_a_regression() {
     );
     assert_eq!(verdict.regressions.len(), 2);
     for regression in &verdict.regressions {
-        assert_eq!(regression.outcome, Outcome::Error);
+        assert_eq!(regression.outcome, CaseOutcome::Error);
         assert!(
             regression.id.ends_with("::<run>")
                 && regression.message.contains("the module did not run")

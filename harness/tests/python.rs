@@ -5,11 +5,16 @@ mod common;
 
 use std::fs;
 
-use harness::{ARGV0, Python, PythonRun, Status, python_env};
+use harness::{GuestLayout, Python, PythonRun, Status, python_env};
+
+/// Any version will do: the layout follows it.
+fn guest() -> GuestLayout {
+    GuestLayout::for_version("3.99.1").unwrap()
+}
 
 fn fake_runtime(root: &std::path::Path) -> std::path::PathBuf {
     let runtime = root.join("runtime");
-    fs::create_dir_all(runtime.join("lib/python3.13")).unwrap();
+    fs::create_dir_all(runtime.join(guest().stdlib_dir())).unwrap();
     runtime
 }
 
@@ -32,7 +37,7 @@ fn python_gets_the_fixed_argv0_and_environment() {
 
     let engine = common::engine();
     let module = common::module(&engine, common::DUMP_ARGS_AND_ENV);
-    let python = Python::with_module(engine, module, &runtime).unwrap();
+    let python = Python::with_module(engine, module, &runtime, guest()).unwrap();
 
     let mut r = PythonRun::new(["-c", "pass"], &scratch);
     r.cwd = Some((work, "/work".into()));
@@ -47,7 +52,10 @@ fn python_gets_the_fixed_argv0_and_environment() {
     assert_eq!(split_nul(&out.stdout), expected_env);
     assert!(expected_env.contains(&"PWD=/work".to_owned()));
     assert!(expected_env.contains(&"PYTHONHOME=/usr/local".to_owned()));
-    assert_eq!(split_nul(&out.stderr), [ARGV0, "-c", "pass"]);
+    assert_eq!(
+        split_nul(&out.stderr),
+        ["/usr/local/bin/python3.99", "-c", "pass"]
+    );
 }
 
 #[test]
@@ -55,8 +63,8 @@ fn runtime_without_stdlib_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let engine = common::engine();
     let module = common::module(&engine, common::EXIT_3);
-    let err = Python::with_module(engine, module, dir.path()).unwrap_err();
-    assert!(err.to_string().contains("lib/python3.13"), "{err}");
+    let err = Python::with_module(engine, module, dir.path(), guest()).unwrap_err();
+    assert!(err.to_string().contains("lib/python3.99"), "{err}");
 }
 
 #[test]
@@ -65,7 +73,7 @@ fn relative_guest_cwd_is_rejected() {
     let runtime = fake_runtime(dir.path());
     let engine = common::engine();
     let module = common::module(&engine, common::EXIT_3);
-    let python = Python::with_module(engine, module, &runtime).unwrap();
+    let python = Python::with_module(engine, module, &runtime, guest()).unwrap();
     let mut r = PythonRun::new(["-c", "pass"], dir.path());
     r.cwd = Some((dir.path().to_path_buf(), "work".into()));
     let err = python.run(r).unwrap_err();

@@ -118,7 +118,7 @@ fn refused_growth_then_trap_is_out_of_memory() {
 "#,
     );
     let cfg = RunConfig {
-        memory_limit: Some(64 << 20),
+        memory_limit_bytes: Some(64 << 20),
         ..config()
     };
     let out = run(&engine, &m, cfg).unwrap();
@@ -135,7 +135,7 @@ fn initial_memory_over_the_limit_is_out_of_memory() {
         r#"(module (memory (export "memory") 2048) (func (export "_start")))"#,
     );
     let cfg = RunConfig {
-        memory_limit: Some(64 << 20),
+        memory_limit_bytes: Some(64 << 20),
         ..config()
     };
     let out = run(&engine, &m, cfg).unwrap();
@@ -298,5 +298,8 @@ fn unknown_import_is_a_setup_error() {
         r#"(module (import "env" "nope" (func)) (func (export "_start")))"#,
     );
     let err = run(&engine, &m, config()).unwrap_err();
-    assert!(format!("{err:#}").contains("instantiating"), "{err:#}");
+    assert!(
+        format!("{err:#}").contains("cannot instantiate the module"),
+        "{err:#}"
+    );
 }

@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use cargo_faasm_py::layout::Layout;
 
 const USAGE: &str = "usage: cargo xtask <bench [--runs N] | ci>";
 
@@ -45,17 +46,11 @@ fn ci() -> Result<()> {
     check(Command::new("bash").arg(workspace_root().join(".ci/run")))
 }
 
-/// The target directory cargo uses for this workspace.
-fn target_dir() -> Result<PathBuf> {
-    let meta = cargo_metadata::MetadataCommand::new()
-        .no_deps()
-        .exec()
-        .context("cannot run cargo metadata")?;
-    Ok(meta.target_directory.into_std_path_buf())
-}
-
 /// Startup benchmarks of python.wasm against the native build python of the
 /// same version, run side by side (interleaved) so machine noise hits both.
+/// The guest side is the whole `cargo-faasm-py faasm-py run` process, as a
+/// user starts it: `cargo metadata`, the stages' fingerprints, loading the
+/// compiled module, then python.wasm itself.
 fn bench(args: &[String]) -> Result<()> {
     let runs: usize = match args {
         [] => 10,
@@ -66,10 +61,10 @@ fn bench(args: &[String]) -> Result<()> {
         _ => bail!("{USAGE}"),
     };
     check(cargo().args(["faasm-py", "build", "-q"]))?;
-    let target = target_dir()?;
-    let faasm_py = target.join("debug/cargo-faasm-py");
+    let layout = Layout::discover(Some(&workspace_root().join("Cargo.toml")), None, None)?;
+    let faasm_py = layout.target.join("debug/cargo-faasm-py");
     // The host python with the native numpy wheel of the same version.
-    let native = target.join("faasm-py/native/bin/python");
+    let native = layout.native_env().join("bin/python");
     if !native.is_file() {
         bail!("no native build python at {}", native.display());
     }
@@ -85,7 +80,7 @@ fn bench(args: &[String]) -> Result<()> {
     };
 
     println!(
-        "python.wasm (cargo faasm-py run) vs native python3.13 + numpy wheel, {runs} runs each, median"
+        "python.wasm (the whole cargo-faasm-py run process) vs native python + numpy wheel, {runs} runs each, median"
     );
     println!(
         "{:<28} {:>12} {:>12} {:>8}",

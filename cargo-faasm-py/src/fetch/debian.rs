@@ -114,8 +114,7 @@ impl Apt {
             ));
         }
         for dir in ["lists/partial", "cache/archives/partial"] {
-            std::fs::create_dir_all(root.join(dir))
-                .with_context(|| format!("cannot create {}", root.join(dir).display()))?;
+            fs_err::create_dir_all(root.join(dir))?;
         }
         let list_file = root.join("sources.list");
         let options = vec![
@@ -131,8 +130,7 @@ impl Apt {
         let current = std::fs::read_to_string(&list_file).unwrap_or_default();
         if current != list || !updated.exists() {
             let _ = std::fs::remove_file(&updated);
-            std::fs::write(&list_file, &list)
-                .with_context(|| format!("cannot write {}", list_file.display()))?;
+            fs_err::write(&list_file, &list)?;
             log.step("apt-get update (private lists)");
             apt.cmd()
                 .arg("update")
@@ -164,7 +162,7 @@ impl Apt {
             .arg(format!("{package}={version}"))
             .cwd(staging)
             .run(log)?;
-        let debs: Vec<PathBuf> = std::fs::read_dir(staging)?
+        let debs: Vec<PathBuf> = fs_err::read_dir(staging)?
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "deb"))

@@ -49,8 +49,7 @@ impl<'a> Fetcher<'a> {
         log.step(&format!("download {}", artifact.file));
         let staging = self.layout.downloads().join(".partial").join(name);
         let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging)
-            .with_context(|| format!("cannot create {}", staging.display()))?;
+        fs_err::create_dir_all(&staging)?;
         let mut failures = Vec::new();
         for source in &artifact.sources {
             match self.try_source(artifact, source, &staging, log) {

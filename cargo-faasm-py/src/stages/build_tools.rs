@@ -8,11 +8,10 @@ use anyhow::Result;
 
 use super::host_python;
 use crate::digest::Fingerprint;
+use crate::pipeline::{Context, Stage, StageContext, StageId};
 use crate::process::Log;
-use crate::stage::{Context, Stage};
 
-const RECIPE: &str = "1";
-
+/// The `build-tools` stage.
 pub struct BuildTools;
 
 /// The environment's `bin/` directory inside the stage output.
@@ -34,21 +33,23 @@ fn tools<'a>(cx: &Context<'a>) -> Vec<&'a str> {
 }
 
 impl Stage for BuildTools {
-    fn name(&self) -> &'static str {
-        "build-tools"
+    fn id(&self) -> StageId {
+        StageId::BuildTools
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["host-python"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::HostPython]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("recipe", RECIPE);
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("build_tools.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         for tool in tools(cx) {
             fp.add(tool, &cx.pins.get(tool)?.sha256);
         }
         Ok(())
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         host_python::venv_with_wheels(cx, out, &tools(cx), log)
     }
 }

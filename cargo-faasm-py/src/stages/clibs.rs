@@ -5,67 +5,69 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use fs_err as fs;
 
 use super::toolchain::{TARGET, Toolchain};
-use super::util::unpack;
+use super::util::{configure_and_install, make, unpack};
 use crate::digest::Fingerprint;
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
-use crate::stage::{Context, Stage};
 
 const CFLAGS: &str = "-O2 -g0";
-const RECIPE: &str = "1";
+const RECIPE: &[&str] = &[include_str!("clibs.rs")];
 
-fn common_inputs(cx: &Context, artifact: &str, fp: &mut Fingerprint) -> Result<()> {
-    fp.add("recipe", RECIPE);
+fn common_inputs(cx: &StageContext, artifact: &str, fp: &mut Fingerprint) -> Result<()> {
     fp.add("cflags", CFLAGS);
     fp.add(artifact, &cx.pins.get(artifact)?.sha256);
     Ok(())
 }
 
+fn toolchain(cx: &StageContext) -> Result<Toolchain> {
+    Ok(Toolchain::at(&cx.output(&StageId::Toolchain)?))
+}
+
+/// The `zlib` stage.
 pub struct Zlib;
 
 impl Stage for Zlib {
-    fn name(&self) -> &'static str {
-        "zlib"
+    fn id(&self) -> StageId {
+        StageId::Zlib
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+    fn recipe(&self) -> &'static [&'static str] {
+        RECIPE
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "zlib", fp)
     }
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output("toolchain")?);
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = toolchain(cx)?;
         let src = unpack(cx, "zlib", out, log)?;
-        log.step("configure");
-        tc.configure_env(Cmd::new("./configure"))
-            .args(["--static", &format!("--prefix={}", out.display())])
-            .env("CFLAGS", CFLAGS)
-            .cwd(&src)
-            .run(log)?;
-        log.step("make install");
-        tc.configure_env(Cmd::new("make"))
-            .arg(format!("-j{}", cx.jobs))
-            .arg("install")
-            .cwd(&src)
-            .run(log)
+        let args = ["--static".to_owned(), format!("--prefix={}", out.display())];
+        configure_and_install(cx, &tc, &src, &args, CFLAGS, log)
     }
 }
 
+/// The `bzip2` stage.
 pub struct Bzip2;
 
 impl Stage for Bzip2 {
-    fn name(&self) -> &'static str {
-        "bzip2"
+    fn id(&self) -> StageId {
+        StageId::Bzip2
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+    fn recipe(&self) -> &'static [&'static str] {
+        RECIPE
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "bzip2", fp)
     }
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output("toolchain")?);
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = toolchain(cx)?;
         let src = unpack(cx, "bzip2", out, log)?;
         // bzip2 has no configure; its Makefile's library target is enough.
         log.step("make libbz2.a");
@@ -78,35 +80,40 @@ impl Stage for Bzip2 {
             .arg(format!("CFLAGS={CFLAGS} -D_FILE_OFFSET_BITS=64"))
             .cwd(&src)
             .run(log)?;
-        std::fs::create_dir_all(out.join("include"))?;
-        std::fs::create_dir_all(out.join("lib"))?;
-        std::fs::copy(src.join("bzlib.h"), out.join("include/bzlib.h"))?;
-        std::fs::copy(src.join("libbz2.a"), out.join("lib/libbz2.a"))?;
+        fs::create_dir_all(out.join("include"))?;
+        fs::create_dir_all(out.join("lib"))?;
+        fs::copy(src.join("bzlib.h"), out.join("include/bzlib.h"))?;
+        fs::copy(src.join("libbz2.a"), out.join("lib/libbz2.a"))?;
         Ok(())
     }
 }
 
+/// The `xz` stage (liblzma).
 pub struct Xz;
 
 impl Stage for Xz {
-    fn name(&self) -> &'static str {
-        "xz"
+    fn id(&self) -> StageId {
+        StageId::Xz
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+    fn recipe(&self) -> &'static [&'static str] {
+        RECIPE
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "xz", fp)
     }
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output("toolchain")?);
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = toolchain(cx)?;
         let src = unpack(cx, "xz", out, log)?;
-        log.step("configure");
         // Only liblzma: no command-line tools, no threads (WASI p1 has none).
-        tc.configure_env(Cmd::new("./configure"))
-            .arg(format!("--host={TARGET}"))
-            .arg(format!("--prefix={}", out.display()))
-            .args([
+        let mut args = vec![
+            format!("--host={TARGET}"),
+            format!("--prefix={}", out.display()),
+        ];
+        args.extend(
+            [
                 "--enable-static",
                 "--disable-shared",
                 "--disable-threads",
@@ -118,33 +125,31 @@ impl Stage for Xz {
                 "--disable-scripts",
                 "--disable-doc",
                 "--disable-nls",
-            ])
-            .env("CFLAGS", CFLAGS)
-            .cwd(&src)
-            .run(log)?;
-        log.step("make install");
-        tc.configure_env(Cmd::new("make"))
-            .arg(format!("-j{}", cx.jobs))
-            .arg("install")
-            .cwd(&src)
-            .run(log)
+            ]
+            .map(String::from),
+        );
+        configure_and_install(cx, &tc, &src, &args, CFLAGS, log)
     }
 }
 
+/// The `sqlite` stage.
 pub struct Sqlite;
 
 impl Stage for Sqlite {
-    fn name(&self) -> &'static str {
-        "sqlite"
+    fn id(&self) -> StageId {
+        StageId::Sqlite
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+    fn recipe(&self) -> &'static [&'static str] {
+        RECIPE
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, "sqlite", fp)
     }
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output("toolchain")?);
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = toolchain(cx)?;
         let src = unpack(cx, "sqlite", out, log)?;
         // The source tree generates its one-file amalgamation with host
         // tools (a C compiler and tclsh); the amalgamation itself is
@@ -155,18 +160,14 @@ impl Stage for Sqlite {
             .run(log)
             .context("SQLite's amalgamation is generated by tclsh (Debian package `tcl`)")?;
         let amalgamation = out.join("amalgamation");
-        std::fs::create_dir_all(&amalgamation)?;
+        fs::create_dir_all(&amalgamation)?;
         log.step("configure (host, for the amalgamation)");
         Cmd::new(src.join("configure"))
             .arg("--disable-tcl")
             .cwd(&amalgamation)
             .run(log)?;
         log.step("make sqlite3.c");
-        Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
-            .arg("sqlite3.c")
-            .cwd(&amalgamation)
-            .run(log)?;
+        make(cx, &amalgamation, &["sqlite3.c"], log)?;
         // SQLite's own `__wasi__` section picks the WASI settings: no
         // threads, no WAL (no shared memory), no extension loading,
         // dot-file locking.
@@ -178,9 +179,9 @@ impl Stage for Sqlite {
             log,
         )?;
         tc.archive(&out.join("lib/libsqlite3.a"), &objects, log)?;
-        std::fs::create_dir_all(out.join("include"))?;
+        fs::create_dir_all(out.join("include"))?;
         for header in ["sqlite3.h", "sqlite3ext.h"] {
-            std::fs::copy(amalgamation.join(header), out.join("include").join(header))
+            fs::copy(amalgamation.join(header), out.join("include").join(header))
                 .with_context(|| format!("the amalgamation has no {header}"))?;
         }
         Ok(())

@@ -1,44 +1,83 @@
 //! `cpython`: CPython cross-compiled for wasm32-wasip1 with the tarball's own
 //! recipe (`Tools/wasm`: config.site, `--host`, `--with-build-python`), then
-//! installed. Its output also records how CPython itself would link
-//! `python.wasm` (`link.json`), which the link stage follows.
+//! installed. Its output publishes what later stages need as one manifest,
+//! `cpython.json` ([`CpythonBuild`]): how CPython itself links `python.wasm`,
+//! where its headers and sysconfig data are, its extension suffix and which
+//! standard-library modules configure built. No later stage reads the build
+//! tree's files directly.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
+use fs_err as fs;
 use serde::{Deserialize, Serialize};
 
 use super::host_python;
 use super::toolchain::{TARGET, Toolchain};
-use super::util::{apply_patches, fingerprint_patches, publish_link, unpack};
+use super::util::{
+    apply_patches, fingerprint_patches, load_json, make, publish_link, save_json, unpack,
+};
 use crate::digest::Fingerprint;
+use crate::module_report::stdlib_states;
+use crate::pins::CPYTHON;
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
-use crate::stage::{Context, Stage};
 
-pub const PYTHON_VERSION_SHORT: &str = "3.13";
 /// Release build: optimised, no debug info in what ships.
 const OPT: &str = "-DNDEBUG -g0 -O2 -Wall";
-const RECIPE: &str = "3";
-/// Where the guest finds the installation (CPython's default prefix).
-pub const GUEST_PREFIX: &str = "/usr/local";
+const MANIFEST: &str = "cpython.json";
+/// Where the upstream recipe keeps its configure cache for WASI, newest
+/// layout first (3.14 moved it into `Tools/wasm/wasi/`).
+const CONFIG_SITES: &[&str] = &[
+    "Tools/wasm/wasi/config.site-wasm32-wasi",
+    "Tools/wasm/config.site-wasm32-wasi",
+];
+/// The C libraries behind optional modules: configure's variable prefix,
+/// the stage that builds it, the library's name.
+const LIBRARIES: &[(&str, StageId, &str)] = &[
+    ("ZLIB", StageId::Zlib, "z"),
+    ("BZIP2", StageId::Bzip2, "bz2"),
+    ("LIBLZMA", StageId::Xz, "lzma"),
+    ("LIBSQLITE3", StageId::Sqlite, "sqlite3"),
+    ("LIBFFI", StageId::Libffi, "ffi"),
+];
 
+/// The `cpython` stage.
 pub struct Cpython;
 
-/// What the link stage needs from this build.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct LinkInfo {
+/// What later stages know of the CPython build: `cpython.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CpythonBuild {
+    /// The installed prefix (`bin/`, `include/`, `lib/`).
+    pub install: PathBuf,
+    /// `libpython3.X.a`.
     pub libpython: PathBuf,
+    /// `include/python3.X`.
     pub include: PathBuf,
     /// The flags CPython compiles its own code with (optimisation,
     /// warnings; the `_WASI_EMULATED_*` defines are in its pyconfig.h).
     pub cflags: Vec<String>,
-    /// Linker flags and libraries, in CPython's own order:
-    /// `PY_CORE_LDFLAGS LINKFORSHARED` before the objects, the rest after.
+    /// Linker flags, in CPython's own order: `PY_CORE_LDFLAGS
+    /// LINKFORSHARED`, which go before the objects.
     pub ldflags: Vec<String>,
+    /// Libraries, `LIBS MODLIBS SYSLIBS`, which go after them (archives of
+    /// the build tree as absolute paths).
     pub libs: Vec<String>,
+    /// `_PYTHON_PROJECT_BASE` for a host python that reports this build's
+    /// configuration (the build directory).
+    pub project_base: PathBuf,
+    /// The directory holding the `_sysconfigdata` module of this build.
+    pub sysconfig_dir: PathBuf,
+    /// `EXT_SUFFIX`, as configure chose it (checked against the guest
+    /// layout).
+    pub ext_suffix: String,
+    /// Standard-library extension modules by name: configure's verdict
+    /// (`yes`, `n/a`, `missing`, `disabled`).
+    pub module_states: BTreeMap<String, String>,
 }
 
-impl LinkInfo {
+impl CpythonBuild {
     /// libpython and every archive CPython links with (`-lz` found
     /// through the `-L` directories before it; system libraries are not).
     pub fn archives(&self) -> Vec<PathBuf> {
@@ -62,53 +101,49 @@ impl LinkInfo {
         archives
     }
 
-    pub fn load(cpython_out: &Path) -> Result<Self> {
-        let path = cpython_out.join("link.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
+    /// The manifest in the `cpython` stage's output `out`.
+    pub fn load(out: &Path) -> Result<Self> {
+        load_json(&out.join(MANIFEST))
     }
-}
-
-/// The installed prefix inside the stage output.
-pub fn install_dir(out: &Path) -> PathBuf {
-    out.join("install")
 }
 
 impl Stage for Cpython {
-    fn name(&self) -> &'static str {
-        "cpython"
+    fn id(&self) -> StageId {
+        StageId::Cpython
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec![
-            "toolchain",
-            "host-python",
-            "zlib",
-            "bzip2",
-            "xz",
-            "sqlite",
-            "libffi",
-        ]
+    fn deps(&self) -> Vec<StageId> {
+        let mut deps = vec![StageId::Toolchain, StageId::HostPython];
+        deps.extend(LIBRARIES.iter().map(|(_, stage, _)| stage.clone()));
+        deps
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("recipe", RECIPE);
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("cpython.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("opt", OPT);
-        fp.add("cpython", &cx.pins.get("cpython")?.sha256);
-        fingerprint_patches(cx.layout, "cpython", fp)
+        fp.add(CPYTHON, &cx.pins.get(CPYTHON)?.sha256);
+        fingerprint_patches(cx.layout, CPYTHON, fp)
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output("toolchain")?);
-        let build_python = host_python::python(&cx.output("host-python")?);
-        let src = unpack(cx, "cpython", out, log)?;
-        apply_patches(cx.layout, "cpython", &src, log)?;
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
+        let build_python = host_python::python(&cx.output(&StageId::HostPython)?);
+        let src = unpack(cx, CPYTHON, out, log)?;
+        apply_patches(cx.layout, CPYTHON, &src, log)?;
         let build = out.join("build");
-        std::fs::create_dir_all(&build)?;
-        let config_site = src.join("Tools/wasm/config.site-wasm32-wasi");
-        if !config_site.is_file() {
-            bail!("the CPython tarball has no {}", config_site.display());
-        }
+        fs::create_dir_all(&build)?;
+        let Some(config_site) = CONFIG_SITES
+            .iter()
+            .map(|p| src.join(p))
+            .find(|p| p.is_file())
+        else {
+            bail!(
+                "the CPython tarball has none of {}: not a recipe this stage knows",
+                CONFIG_SITES.join(", ")
+            );
+        };
         let build_triple = Cmd::new(src.join("config.guess")).output(log)?;
+        let prefix = cx.guest.prefix();
 
         log.step("configure");
         let mut configure = tc
@@ -116,17 +151,11 @@ impl Stage for Cpython {
             .arg(format!("--host={TARGET}"))
             .arg(format!("--build={}", build_triple.trim()))
             .arg(format!("--with-build-python={}", build_python.display()))
-            .arg(format!("--prefix={GUEST_PREFIX}"))
+            .arg(format!("--prefix={prefix}"))
             .env("CONFIG_SITE", &config_site)
             .env("OPT", OPT)
             .cwd(&build);
-        for (var, stage, lib) in [
-            ("ZLIB", "zlib", "z"),
-            ("BZIP2", "bzip2", "bz2"),
-            ("LIBLZMA", "xz", "lzma"),
-            ("LIBSQLITE3", "sqlite", "sqlite3"),
-            ("LIBFFI", "libffi", "ffi"),
-        ] {
+        for (var, stage, lib) in LIBRARIES {
             let dir = cx.output(stage)?;
             configure = configure
                 .env(
@@ -141,57 +170,80 @@ impl Stage for Cpython {
         configure.run(log)?;
 
         log.step("make");
-        Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
-            .cwd(&build)
-            .run(log)?;
+        make(cx, &build, &[], log)?;
 
         log.step("make install");
         let destdir = out.join("destdir");
-        Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
-            .arg("install")
-            .arg(format!("DESTDIR={}", destdir.display()))
-            .cwd(&build)
-            .run(log)?;
-        let install = install_dir(out);
-        std::fs::rename(destdir.join(GUEST_PREFIX.trim_start_matches('/')), &install)
-            .context("cannot move the installed tree into place")?;
+        make(
+            cx,
+            &build,
+            &["install", &format!("DESTDIR={}", destdir.display())],
+            log,
+        )?;
+        let install = out.join("install");
+        fs::rename(destdir.join(prefix.trim_start_matches('/')), &install)?;
 
-        log.step("link flags");
-        write_link_info(out, &build, &install, log)
+        log.step("manifest");
+        let manifest = describe(cx, out, &build, &install, log)?;
+        save_json(&out.join(MANIFEST), &manifest)
     }
 
-    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
-        publish_link(&install_dir(out), &cx.layout.cpython_install())
+    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
+        publish_link(&out.join("install"), &cx.layout.cpython_install())
     }
 }
 
-/// Asks CPython's own Makefile how it links `python.wasm`.
-fn write_link_info(out: &Path, build: &Path, install: &Path, log: &mut Log) -> Result<()> {
+/// Asks CPython's own Makefile how it links `python.wasm` and what it
+/// built, and checks that its names agree with the guest layout.
+fn describe(
+    cx: &StageContext,
+    out: &Path,
+    build: &Path,
+    install: &Path,
+    log: &mut Log,
+) -> Result<CpythonBuild> {
     let probe = out.join("print-link.mk");
-    std::fs::write(
+    fs::write(
         &probe,
-        "include Makefile\nfaasm-py-print-link:\n\t@echo '$(PY_CORE_LDFLAGS) $(LINKFORSHARED)'\n\t@echo '$(LIBS) $(MODLIBS) $(SYSLIBS)'\n\t@echo '$(BASECFLAGS) $(OPT) $(CONFIGURE_CFLAGS) $(CONFIGURE_CPPFLAGS)'\n",
+        "include Makefile\nfaasm-py-print:\n\t@echo '$(PY_CORE_LDFLAGS) $(LINKFORSHARED)'\n\t@echo '$(LIBS) $(MODLIBS) $(SYSLIBS)'\n\t@echo '$(BASECFLAGS) $(OPT) $(CONFIGURE_CFLAGS) $(CONFIGURE_CPPFLAGS)'\n\t@echo '$(EXT_SUFFIX)'\n",
     )?;
     let printed = Cmd::new("make")
         .args(["-s", "-f"])
         .arg(&probe)
-        .arg("faasm-py-print-link")
+        .arg("faasm-py-print")
         .cwd(build)
         .output(log)?;
     let mut lines = printed.lines();
-    let (Some(ldflags), Some(libs), Some(cflags)) = (lines.next(), lines.next(), lines.next())
+    let (Some(ldflags), Some(libs), Some(cflags), Some(ext_suffix)) =
+        (lines.next(), lines.next(), lines.next(), lines.next())
     else {
         bail!("CPython's Makefile did not print its link flags");
     };
-    let libpython = install.join(format!("lib/libpython{PYTHON_VERSION_SHORT}.a"));
-    if !libpython.is_file() {
-        bail!("the install has no {}", libpython.display());
+    let guest = &cx.guest;
+    if ext_suffix.trim() != guest.ext_suffix() {
+        bail!(
+            "CPython's EXT_SUFFIX is `{}`, the guest layout expects `{}`",
+            ext_suffix.trim(),
+            guest.ext_suffix()
+        );
     }
-    let info = LinkInfo {
+    let libpython = install.join("lib").join(guest.libpython());
+    let include = install.join(guest.include_dir());
+    let sysconfig_dir = build.join(guest.build_lib_dir());
+    let sysconfigdata = sysconfig_dir.join(format!("{}.py", guest.sysconfigdata_name()));
+    for needed in [&libpython, &include, &sysconfigdata] {
+        if !needed.exists() {
+            bail!(
+                "the CPython build has no {} (the guest layout does not match it)",
+                needed.display()
+            );
+        }
+    }
+    let makefile = fs::read_to_string(build.join("Makefile"))?;
+    Ok(CpythonBuild {
+        install: install.to_owned(),
         libpython,
-        include: install.join(format!("include/python{PYTHON_VERSION_SHORT}")),
+        include,
         cflags: cflags.split_whitespace().map(String::from).collect(),
         ldflags: ldflags.split_whitespace().map(String::from).collect(),
         // Archives built inside the tree (libmpdec, expat, HACL) are named
@@ -203,7 +255,9 @@ fn write_link_info(out: &Path, build: &Path, install: &Path, log: &mut Log) -> R
                 false => build.join(lib).to_string_lossy().into_owned(),
             })
             .collect(),
-    };
-    std::fs::write(out.join("link.json"), serde_json::to_string_pretty(&info)?)?;
-    Ok(())
+        project_base: build.to_owned(),
+        sysconfig_dir,
+        ext_suffix: ext_suffix.trim().to_owned(),
+        module_states: stdlib_states(&makefile),
+    })
 }

@@ -4,41 +4,43 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
+use fs_err as fs;
 
-use super::util::{publish_link, unpack};
+use super::util::{make, publish_link, unpack};
 use crate::digest::Fingerprint;
+use crate::pins::CPYTHON;
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
-use crate::stage::{Context, Stage};
 
-const RECIPE: &str = "1";
-
+/// The `host-python` stage.
 pub struct HostPython;
 
-/// The installed interpreter inside the stage output.
+/// The installed interpreter inside the stage output (`make install`
+/// names it `python3` as well as `python3.X`).
 pub fn python(out: &Path) -> PathBuf {
-    out.join(format!("install/bin/python{}", super::PYTHON_VERSION_SHORT))
+    out.join("install/bin/python3")
 }
 
 impl Stage for HostPython {
-    fn name(&self) -> &'static str {
-        "host-python"
+    fn id(&self) -> StageId {
+        StageId::HostPython
     }
-    fn deps(&self) -> Vec<&'static str> {
-        // Each stage fetches its own artifacts, which its inputs name; a
-        // dependency on `fetch` would rebuild it whenever any pin changed.
+    fn deps(&self) -> Vec<StageId> {
         vec![]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("recipe", RECIPE);
-        fp.add("cpython", &cx.pins.get("cpython")?.sha256);
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("host_python.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        fp.add(CPYTHON, &cx.pins.get(CPYTHON)?.sha256);
         Ok(())
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let src = unpack(cx, "cpython", out, log)?;
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let src = unpack(cx, CPYTHON, out, log)?;
         let build = out.join("build");
-        std::fs::create_dir_all(&build)?;
+        fs::create_dir_all(&build)?;
         log.step("configure");
         Cmd::new(src.join("configure"))
             .arg(format!("--prefix={}", out.join("install").display()))
@@ -47,16 +49,9 @@ impl Stage for HostPython {
             .cwd(&build)
             .run(log)?;
         log.step("make");
-        Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
-            .cwd(&build)
-            .run(log)?;
+        make(cx, &build, &[], log)?;
         log.step("make install");
-        Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
-            .arg("install")
-            .cwd(&build)
-            .run(log)?;
+        make(cx, &build, &["install"], log)?;
         log.step("check");
         let version = Cmd::new(python(out))
             .args([
@@ -64,8 +59,8 @@ impl Stage for HostPython {
                 "import sys, zlib; print('%d.%d.%d' % sys.version_info[:3])",
             ])
             .output(log)?;
-        let want = &cx.pins.get("cpython")?.version;
-        anyhow::ensure!(
+        let want = &cx.pins.get(CPYTHON)?.version;
+        ensure!(
             version.trim() == want,
             "the host python reports version {}, expected {want}",
             version.trim()
@@ -73,20 +68,21 @@ impl Stage for HostPython {
         Ok(())
     }
 
-    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
+    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
         publish_link(&out.join("install"), &cx.layout.host_python_install())
     }
 }
 
 /// A virtual environment of the host python at `<out>/venv` with the given
-/// pinned wheels installed offline from the download cache.
+/// pinned wheels installed offline from the download cache. The calling
+/// stage declares `host-python`.
 pub fn venv_with_wheels(
-    cx: &Context,
+    cx: &StageContext,
     out: &Path,
     artifacts: &[impl AsRef<str>],
     log: &mut Log,
 ) -> Result<()> {
-    let python = python(&cx.output("host-python")?);
+    let python = python(&cx.output(&StageId::HostPython)?);
     log.step("venv");
     Cmd::new(&python)
         .args(["-m", "venv"])

@@ -6,33 +6,36 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
+use fs_err as fs;
 
 use super::toolchain::Toolchain;
 use super::util::unpack;
 use crate::digest::Fingerprint;
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::Log;
-use crate::stage::{Context, Stage};
 
 const CFLAGS: &str = "-O2 -g0 -Wall";
-const RECIPE: &str = "3";
 /// libffi's generic sources that apply unchanged.
 const UPSTREAM_SOURCES: &[&str] = &["src/prep_cif.c", "src/types.c"];
 /// Our sources, in `third-party/libffi-wasi`.
 const PORT_SOURCES: &[&str] = &["ffi.c"];
 const PORT_HEADERS: &[&str] = &["fficonfig.h"];
 
+/// The `libffi` stage.
 pub struct Libffi;
 
 impl Stage for Libffi {
-    fn name(&self) -> &'static str {
-        "libffi"
+    fn id(&self) -> StageId {
+        StageId::Libffi
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("recipe", RECIPE);
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("libffi.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("cflags", CFLAGS);
         fp.add("libffi", &cx.pins.get("libffi")?.sha256);
         let port = cx.layout.libffi_wasi();
@@ -45,8 +48,8 @@ impl Stage for Libffi {
         Ok(())
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output("toolchain")?);
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
         let port = cx.layout.libffi_wasi();
         let src = unpack(cx, "libffi", out, log)?;
 
@@ -56,13 +59,12 @@ impl Stage for Libffi {
         let include = out.join("include");
         let private = out.join("private");
         for dir in [&include, &private] {
-            std::fs::create_dir_all(dir)?;
+            fs::create_dir_all(dir)?;
         }
         let version = &cx.pins.get("libffi")?.version;
         let template = src.join("include/ffi.h.in");
-        let ffi_h = std::fs::read_to_string(&template)
-            .with_context(|| format!("cannot read {}", template.display()))?;
-        std::fs::write(include.join("ffi.h"), configure_ffi_h(&ffi_h, version)?)?;
+        let ffi_h = fs::read_to_string(&template)?;
+        fs::write(include.join("ffi.h"), configure_ffi_h(&ffi_h, version)?)?;
         copy(&src.join("src/wasm32/ffitarget.h"), &include)?;
         copy(&src.join("include/ffi_common.h"), &private)?;
         for file in PORT_HEADERS {
@@ -85,9 +87,8 @@ impl Stage for Libffi {
 
 fn copy(file: &Path, dir: &Path) -> Result<()> {
     let name = file.file_name().unwrap_or_default();
-    std::fs::copy(file, dir.join(name))
-        .map(drop)
-        .with_context(|| format!("cannot copy {}", file.display()))
+    fs::copy(file, dir.join(name))?;
+    Ok(())
 }
 
 /// What libffi's configure substitutes into `ffi.h.in` for wasm32-wasi.

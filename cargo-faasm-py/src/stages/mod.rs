@@ -1,5 +1,6 @@
-//! The pipeline: fetch → toolchain → host python → C libraries (and libffi) → cpython →
-//! packages → link → runtime.
+//! The pipeline's stages, in order: fetch → toolchain → host python → C
+//! libraries (and libffi) → cpython → build tools → packages → link →
+//! runtime (and the native reference).
 
 pub mod build_tools;
 mod clibs;
@@ -14,18 +15,20 @@ mod runtime;
 pub mod toolchain;
 pub mod util;
 
+use anyhow::Result;
+
 use crate::pins::Pins;
-use crate::stage::Stage;
+use crate::pipeline::{Stage, StageId};
 
 /// Every stage, in pipeline order (each after the stages it depends on).
 /// Packages come from the pins, each a stage named after the package.
-pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
+pub fn all(pins: &Pins) -> Result<Vec<Box<dyn Stage>>> {
     let packages: Vec<package::PackageStage> = pins
         .package
         .iter()
         .map(package::PackageStage::new)
-        .collect();
-    let package_names: Vec<&'static str> = packages.iter().map(|p| p.name()).collect();
+        .collect::<Result<_>>()?;
+    let package_ids: Vec<StageId> = packages.iter().map(|p| p.id()).collect();
     let mut stages: Vec<Box<dyn Stage>> = vec![
         Box::new(fetch::Fetch),
         Box::new(toolchain::ToolchainStage),
@@ -42,27 +45,31 @@ pub fn all(pins: &Pins) -> Vec<Box<dyn Stage>> {
         stages.push(Box::new(stage));
     }
     stages.push(Box::new(link::Link {
-        packages: package_names.clone(),
+        packages: package_ids.clone(),
     }));
     stages.push(Box::new(runtime::Runtime {
-        packages: package_names,
+        packages: package_ids,
     }));
     stages.push(Box::new(native::Native));
-    stages
+    Ok(stages)
 }
 
-pub use cpython::PYTHON_VERSION_SHORT;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The pure-Python wheels every test suite needs (artifact names, sorted,
-/// each once): unpacked into the guest's runtime tree and the native
-/// reference environment alike.
-pub fn test_dependencies(layout: &crate::layout::Layout) -> anyhow::Result<Vec<String>> {
-    let pytests = layout.pytests();
-    let mut deps = Vec::new();
-    for name in harness::suites::names(&pytests)? {
-        deps.extend(harness::suites::SuiteDef::load(&pytests, &name)?.deps);
+    #[test]
+    fn every_builtin_stage_is_in_the_pipeline_in_order() {
+        let pins = Pins::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../third-party/sources.toml"),
+        )
+        .unwrap();
+        let ids: Vec<StageId> = all(&pins)
+            .unwrap()
+            .iter()
+            .map(|s| s.id())
+            .filter(|id| !matches!(id, StageId::Package(_)))
+            .collect();
+        assert_eq!(ids, StageId::BUILTIN);
     }
-    deps.sort();
-    deps.dedup();
-    Ok(deps)
 }

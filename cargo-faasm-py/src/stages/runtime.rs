@@ -1,75 +1,78 @@
 //! `runtime`: the tree the guest sees, mounted read-only at the prefix
 //! CPython was configured with: the standard library with its compiled
-//! bytecode (the guest cannot write `__pycache__`).
+//! bytecode (the guest cannot write `__pycache__`), the packages' Python
+//! files and the runtime wheels (`[runtime] wheels`: what the test suites
+//! run on).
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
+use fs_err as fs;
 
-use super::PYTHON_VERSION_SHORT;
-use super::cpython::install_dir;
+use super::cpython::CpythonBuild;
 use super::host_python;
 use super::util::{publish_link, unzip};
 use crate::digest::Fingerprint;
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
-use crate::stage::{Context, Stage};
 
-const RECIPE: &str = "1";
-
+/// The `runtime` stage.
 pub struct Runtime {
     /// Package stages whose Python files go into site-packages.
-    pub packages: Vec<&'static str>,
+    pub packages: Vec<StageId>,
 }
 
 impl Stage for Runtime {
-    fn name(&self) -> &'static str {
-        "runtime"
+    fn id(&self) -> StageId {
+        StageId::Runtime
     }
-    fn deps(&self) -> Vec<&'static str> {
-        let mut deps = vec!["host-python", "cpython", "link"];
-        deps.extend(&self.packages);
+    fn deps(&self) -> Vec<StageId> {
+        let mut deps = vec![StageId::HostPython, StageId::Cpython, StageId::Link];
+        deps.extend(self.packages.iter().cloned());
         deps
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("recipe", RECIPE);
-        for dep in super::test_dependencies(cx.layout)? {
-            fp.add(&dep, &cx.pins.get(&dep)?.sha256);
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("runtime.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        for wheel in &cx.pins.runtime.wheels {
+            fp.add(wheel, &cx.pins.get(wheel)?.sha256);
         }
         Ok(())
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
-        let install = install_dir(&cx.output("cpython")?);
-        let lib = format!("lib/python{PYTHON_VERSION_SHORT}");
-        std::fs::create_dir_all(out.join("lib"))?;
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
+        let guest = &cx.guest;
+        let stdlib = guest.stdlib_dir();
+        fs::create_dir_all(out.join("lib"))?;
         log.step("copy the standard library");
         // `cp -a` keeps the mtimes the installed bytecode was stamped with.
         Cmd::new("cp")
             .arg("-a")
-            .arg(install.join(&lib))
+            .arg(cpython.install.join(&stdlib))
             .arg(out.join("lib"))
             .run(log)?;
         // The static library and build files are for linking, not for the guest.
-        let config = out
-            .join(&lib)
-            .join(format!("config-{PYTHON_VERSION_SHORT}-wasm32-wasi"));
+        let config = out.join(guest.config_dir());
         if config.exists() {
-            std::fs::remove_dir_all(&config)?;
+            fs::remove_dir_all(&config)?;
         }
         // sys.executable must be a file: platform.libc_ver() reads it, and
         // test_time and test_strptime call that at import.
-        std::fs::create_dir_all(out.join("bin"))?;
-        let exe = out.join(format!("bin/python{PYTHON_VERSION_SHORT}"));
-        let wasm = cx.output("link")?.join("python.wasm");
+        let exe = out.join(guest.executable_file());
+        if let Some(bin) = exe.parent() {
+            fs::create_dir_all(bin)?;
+        }
+        let wasm = cx.output(&StageId::Link)?.join("python.wasm");
         if std::fs::hard_link(&wasm, &exe).is_err() {
-            std::fs::copy(&wasm, &exe)
-                .with_context(|| format!("cannot copy {} to {}", wasm.display(), exe.display()))?;
+            fs::copy(&wasm, &exe)?;
         }
         // getpath warns unless the platform library directory exists.
-        std::fs::create_dir_all(out.join(&lib).join("lib-dynload"))?;
+        fs::create_dir_all(out.join(guest.lib_dynload_dir()))?;
 
-        let site = out.join(&lib).join("site-packages");
-        std::fs::create_dir_all(&site)?;
+        let site = out.join(guest.site_packages_dir());
+        fs::create_dir_all(&site)?;
         for package in &self.packages {
             log.step(&format!("copy {package}"));
             let files = cx.output(package)?.join("site-packages");
@@ -79,22 +82,22 @@ impl Stage for Runtime {
                 .arg(&site)
                 .run(log)?;
         }
-        // Test dependencies are pure-Python wheels: unpacking is installing.
-        for dep in super::test_dependencies(cx.layout)? {
-            log.step(&format!("unpack {dep}"));
-            let wheel = cx.fetcher.get(&dep, log)?;
-            unzip(&wheel, &site, log)?;
+        // The runtime wheels are pure Python: unpacking is installing.
+        for wheel in &cx.pins.runtime.wheels {
+            log.step(&format!("unpack {wheel}"));
+            let file = cx.fetcher.get(wheel, log)?;
+            unzip(&file, &site, log)?;
         }
         // The same interpreter version writes the same bytecode; the guest
         // only reads it (timestamps kept by `cp -a`).
         log.step("compile bytecode");
-        Cmd::new(host_python::python(&cx.output("host-python")?))
+        Cmd::new(host_python::python(&cx.output(&StageId::HostPython)?))
             .args(["-m", "compileall", "-q", "-j0"])
             .arg(&site)
             .run(log)
     }
 
-    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
+    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
         publish_link(out, &cx.layout.runtime())
     }
 }

@@ -9,18 +9,19 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
+use fs_err as fs;
 
-use super::util::{publish_link, unzip, write_script};
+use super::util::{path_with, publish_link, set_executable, unzip, write_script};
 use crate::digest::Fingerprint;
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
-use crate::stage::{Context, Stage};
 
+/// The target triple everything is compiled for.
 pub const TARGET: &str = "wasm32-wasip1";
 const SYSROOT_DEBS: [&str; 4] = ["wasi-libc", "libcxx", "libcxxabi", "clang-rt"];
-/// Bumped when the recipe below changes in a way the pins do not show.
-const RECIPE: &str = "1";
 
+/// The `toolchain` stage.
 pub struct ToolchainStage;
 
 /// The toolchain as later stages use it.
@@ -30,12 +31,15 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
+    /// The toolchain in the `toolchain` stage's output `out`.
     pub fn at(out: &Path) -> Self {
         Self {
             bin: out.join("bin"),
         }
     }
 
+    /// One of the wrappers: `clang`, `clang++`, `llvm-ar`, `llvm-ranlib`,
+    /// `wasm-ld`.
     pub fn tool(&self, name: &str) -> PathBuf {
         self.bin.join(name)
     }
@@ -43,16 +47,12 @@ impl Toolchain {
     /// `CC`, `CXX`, `AR` … as autotools and meson expect them, and `PATH`
     /// with the wrappers first.
     pub fn configure_env(&self, cmd: Cmd) -> Cmd {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let mut paths = vec![self.bin.clone()];
-        paths.extend(std::env::split_paths(&path));
-        let path = std::env::join_paths(paths).unwrap_or(path);
         cmd.env("CC", self.tool("clang"))
             .env("CPP", format!("{} -E", self.tool("clang").display()))
             .env("CXX", self.tool("clang++"))
             .env("AR", self.tool("llvm-ar"))
             .env("RANLIB", self.tool("llvm-ranlib"))
-            .env("PATH", path)
+            .env("PATH", path_with(&[&self.bin]))
             // Nothing of the host's pkg-config world applies to wasm.
             .env("PKG_CONFIG_LIBDIR", "/nonexistent")
             .env_remove("PKG_CONFIG_PATH")
@@ -66,8 +66,7 @@ impl Toolchain {
         objects: &Path,
         log: &mut Log,
     ) -> Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(objects)
-            .with_context(|| format!("cannot create {}", objects.display()))?;
+        fs::create_dir_all(objects)?;
         let mut compiled = Vec::new();
         for source in sources {
             let stem = source.file_stem().unwrap_or_default().to_string_lossy();
@@ -87,8 +86,7 @@ impl Toolchain {
     /// A static library of `objects` (`llvm-ar rcs`).
     pub fn archive(&self, library: &Path, objects: &[PathBuf], log: &mut Log) -> Result<()> {
         if let Some(dir) = library.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            fs::create_dir_all(dir)?;
         }
         Cmd::new(self.tool("llvm-ar"))
             .arg("rcs")
@@ -99,16 +97,18 @@ impl Toolchain {
 }
 
 impl Stage for ToolchainStage {
-    fn name(&self) -> &'static str {
-        "toolchain"
+    fn id(&self) -> StageId {
+        StageId::Toolchain
     }
-    fn deps(&self) -> Vec<&'static str> {
+    fn deps(&self) -> Vec<StageId> {
         // Each stage fetches its own artifacts, which its inputs name; a
         // dependency on `fetch` would rebuild it whenever any pin changed.
         vec![]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("recipe", RECIPE);
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("toolchain.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         match wasi_sdk_path() {
             Some(sdk) => {
                 fp.add("wasi-sdk", sdk.to_string_lossy().as_bytes());
@@ -122,9 +122,9 @@ impl Stage for ToolchainStage {
         Ok(())
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let bin = out.join("bin");
-        std::fs::create_dir_all(&bin)?;
+        fs::create_dir_all(&bin)?;
         match wasi_sdk_path() {
             Some(sdk) => write_wasi_sdk_wrappers(&sdk, &bin)?,
             None => assemble(cx, out, &bin, log)?,
@@ -132,7 +132,7 @@ impl Stage for ToolchainStage {
         smoke_test(&Toolchain::at(out), out, log)
     }
 
-    fn publish(&self, cx: &Context, out: &Path) -> Result<()> {
+    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
         publish_link(out, &cx.layout.toolchain())
     }
 }
@@ -169,7 +169,7 @@ fn write_wasi_sdk_wrappers(sdk: &Path, bin: &Path) -> Result<()> {
 }
 
 /// zig's clang + Debian's sysroot, glued by a small resource directory.
-fn assemble(cx: &Context, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
+fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
     log.step("unpack zig");
     let wheel = cx.fetcher.get("ziglang", log)?;
     let zig_dir = out.join("zig");
@@ -208,11 +208,9 @@ fn assemble(cx: &Context, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
     let res = out.join("resource");
     // The driver looks under the normalised triple, not the one we pass.
     let rt_dir = res.join("lib/wasm32-unknown-wasip1");
-    std::fs::create_dir_all(&rt_dir)?;
-    std::os::unix::fs::symlink(zig_dir.join("ziglang/lib/include"), res.join("include"))
-        .context("cannot link clang's builtin headers")?;
-    std::fs::copy(&builtins, rt_dir.join("libclang_rt.builtins.a"))
-        .context("cannot copy compiler-rt builtins")?;
+    fs::create_dir_all(&rt_dir)?;
+    fs::os::unix::fs::symlink(zig_dir.join("ziglang/lib/include"), res.join("include"))?;
+    fs::copy(&builtins, rt_dir.join("libclang_rt.builtins.a"))?;
 
     let zig = zig.display();
     // -B makes the driver find our wasm-ld wrapper whatever PATH says.
@@ -241,23 +239,17 @@ fn assemble(cx: &Context, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
     Ok(())
 }
 
-fn set_executable(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", path.display()))
-}
-
 /// Compiles and links a C and a C++ program, so a broken toolchain fails
 /// here, with its own log, rather than deep inside CPython's configure.
 fn smoke_test(tc: &Toolchain, out: &Path, log: &mut Log) -> Result<()> {
     log.step("smoke test");
     let dir = out.join("smoke");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(
+    fs::create_dir_all(&dir)?;
+    fs::write(
         dir.join("hello.c"),
         "#include <math.h>\n#include <stdio.h>\nint main(void) { printf(\"%g\\n\", log2(8.0)); return 0; }\n",
     )?;
-    std::fs::write(
+    fs::write(
         dir.join("hello.cpp"),
         "#include <string>\n#include <vector>\nint main() { std::vector<std::string> v{\"a\"}; return (int)v.size() - 1; }\n",
     )?;

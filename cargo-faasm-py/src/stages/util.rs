@@ -1,17 +1,24 @@
-//! Small file-system steps shared by stages.
+//! Small steps shared by stages: unpacking, patching, running make and
+//! configure, publishing links, reading and writing the JSON files stages
+//! hand each other.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
+use fs_err as fs;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::digest::Fingerprint;
 use crate::layout::Layout;
+use crate::pipeline::StageContext;
 use crate::process::{Cmd, Log};
-use crate::stage::Context;
+use crate::stages::toolchain::Toolchain;
 
 /// Unpacks a tarball into `dest`, dropping its top directory.
 fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
-    std::fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    fs::create_dir_all(dest)?;
     Cmd::new("tar")
         .arg("-xf")
         .arg(tarball)
@@ -32,11 +39,44 @@ pub fn unzip(archive: &Path, dest: &Path, log: &mut Log) -> Result<()> {
 }
 
 /// Fetches a pinned source tarball and unpacks it into `<out>/src`.
-pub fn unpack(cx: &Context, artifact: &str, out: &Path, log: &mut Log) -> Result<PathBuf> {
+pub fn unpack(cx: &StageContext, artifact: &str, out: &Path, log: &mut Log) -> Result<PathBuf> {
     log.step("unpack");
     let src = out.join("src");
     untar(&cx.fetcher.get(artifact, log)?, &src, log)?;
     Ok(src)
+}
+
+/// `make -jN [targets…]` in `dir`.
+pub fn make(cx: &StageContext, dir: &Path, targets: &[&str], log: &mut Log) -> Result<()> {
+    Cmd::new("make")
+        .arg(format!("-j{}", cx.jobs))
+        .args(targets)
+        .cwd(dir)
+        .run(log)
+}
+
+/// An autotools library for wasm32: `configure ARGS` (with the
+/// toolchain's `CC` … and `CFLAGS`) and `make install`, in its source tree.
+pub fn configure_and_install(
+    cx: &StageContext,
+    tc: &Toolchain,
+    src: &Path,
+    args: &[String],
+    cflags: &str,
+    log: &mut Log,
+) -> Result<()> {
+    log.step("configure");
+    tc.configure_env(Cmd::new("./configure"))
+        .args(args)
+        .env("CFLAGS", cflags)
+        .cwd(src)
+        .run(log)?;
+    log.step("make install");
+    tc.configure_env(Cmd::new("make"))
+        .arg(format!("-j{}", cx.jobs))
+        .arg("install")
+        .cwd(src)
+        .run(log)
 }
 
 /// Every file below `dir`, at any depth (directories themselves left out).
@@ -44,9 +84,7 @@ pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut dirs = vec![dir.to_owned()];
     while let Some(dir) = dirs.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
+        for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             if path.is_dir() {
                 dirs.push(path);
@@ -64,9 +102,7 @@ pub fn patches(layout: &Layout, name: &str) -> Result<Vec<PathBuf>> {
     let dir = layout.patches().join(name);
     let mut patches = Vec::new();
     if dir.is_dir() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
-        {
+        for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "patch") {
                 patches.push(path);
@@ -107,17 +143,15 @@ pub fn publish_link(target: &Path, link: &Path) -> Result<()> {
     let parent = link
         .parent()
         .with_context(|| format!("{} has no parent directory", link.display()))?;
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
+    fs::create_dir_all(parent)?;
     let tmp = parent.join(format!(
         ".{}.tmp-{}",
         link.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
     let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(target, &tmp)
-        .with_context(|| format!("cannot create link {}", tmp.display()))?;
-    std::fs::rename(&tmp, link).with_context(|| {
+    fs::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, link).with_context(|| {
         format!(
             "cannot replace {} (a directory in the way? remove it)",
             link.display()
@@ -125,13 +159,37 @@ pub fn publish_link(target: &Path, link: &Path) -> Result<()> {
     })
 }
 
+/// Makes `path` executable (rwxr-xr-x).
+pub fn set_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
 /// Writes an executable shell script.
 pub fn write_script(path: &Path, body: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n"))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", path.display()))
+    fs::write(path, format!("#!/bin/sh\n{body}\n"))?;
+    set_executable(path)
+}
+
+/// `PATH` with `dirs` in front of the process's own.
+pub fn path_with(dirs: &[&Path]) -> OsString {
+    let current = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
+    paths.extend(std::env::split_paths(&current));
+    std::env::join_paths(paths).unwrap_or(current)
+}
+
+/// Reads a JSON file one stage wrote for others.
+pub fn load_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path)?;
+    serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
+}
+
+/// Writes a JSON file for other stages (or users) to read.
+pub fn save_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    fs::write(path, serde_json::to_string_pretty(value)?)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -148,5 +206,15 @@ mod tests {
         publish_link(&a, &link).unwrap();
         publish_link(&b, &link).unwrap();
         assert_eq!(std::fs::read_link(&link).unwrap(), b);
+    }
+
+    #[test]
+    fn path_with_puts_dirs_first() {
+        let path = path_with(&[Path::new("/opt/a"), Path::new("/opt/b")]);
+        let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+        assert_eq!(
+            dirs[..2],
+            [PathBuf::from("/opt/a"), PathBuf::from("/opt/b")]
+        );
     }
 }

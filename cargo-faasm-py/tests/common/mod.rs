@@ -1,18 +1,58 @@
-//! Helpers shared by the end-to-end tests: the CLI run as cargo would run it.
+//! Helpers shared by the end-to-end tests: the CLI run as cargo would run
+//! it, and the build's paths and pins from the library itself.
 
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cargo_faasm_py::layout::Layout;
+use cargo_faasm_py::pins::Pins;
+use harness::GuestLayout;
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
+/// The build's paths, as `cargo faasm-py` finds them.
+pub fn layout() -> Layout {
+    Layout::discover(Some(&workspace().join("Cargo.toml")), None, None)
+        .expect("cannot read the workspace")
+}
+
+/// The pins the build used.
+pub fn pins() -> Pins {
+    Pins::load(&layout().sources_toml()).expect("cannot read the pins")
+}
+
+/// Where things are inside the guest.
+pub fn guest() -> GuestLayout {
+    pins().guest_layout().expect("no guest layout")
+}
+
+/// python.wasm, after asserting it was built.
+pub fn built() -> Layout {
+    let layout = layout();
+    assert!(
+        layout.python_wasm().exists(),
+        "no {}: run `cargo faasm-py build` first",
+        layout.python_wasm().display()
+    );
+    layout
+}
+
+/// The built python.wasm, loaded as the CLI loads it.
+pub fn python() -> harness::Python {
+    let layout = built();
+    let engine = harness::Engine::new(harness::EngineOptions::default()).expect("engine");
+    harness::Python::new(
+        engine,
+        &layout.python_wasm(),
+        &layout.runtime(),
+        guest(),
+        &layout.compiled_modules(),
+    )
+    .expect("cannot load python.wasm")
 }
 
 /// `cargo faasm-py run [flags] -- args…` in `cwd`.

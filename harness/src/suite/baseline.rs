@@ -5,20 +5,23 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Deserialize;
 use toml::Spanned;
 
 /// The cases of a suite not expected to pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
+    /// The groups, in file order.
     pub groups: Vec<Group>,
 }
 
 /// Cases that fail for one shared reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
+    /// Why these cases fail in the guest.
     pub reason: String,
+    /// Their ids.
     pub cases: Vec<String>,
 }
 
@@ -53,12 +56,10 @@ impl Baseline {
     /// Reads a baseline file; a missing file is an empty baseline (nothing is
     /// expected to fail).
     pub fn load(path: &Path) -> Result<Self> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match fs_err::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => {
-                return Err(e).with_context(|| format!("reading baseline {}", path.display()));
-            }
+            Err(e) => return Err(e.into()),
         };
         Self::parse(&text, path)
     }
@@ -66,13 +67,7 @@ impl Baseline {
     /// Parses baseline text; `path` only names the file in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let file = path.display();
-        let raw: RawBaseline = toml::from_str(text).map_err(|e| {
-            let at = match e.span() {
-                Some(span) => format!("{file}:{}", line_of(text, span.start)),
-                None => file.to_string(),
-            };
-            anyhow::anyhow!("{at}: invalid baseline: {}", e.message().trim_end())
-        })?;
+        let raw: RawBaseline = crate::text::parse_toml(text, path)?;
 
         let mut first_seen: HashMap<String, usize> = HashMap::new();
         let mut groups = Vec::with_capacity(raw.group.len());

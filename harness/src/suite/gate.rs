@@ -6,13 +6,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use anyhow::{Result, bail};
 
 use super::baseline::{Baseline, Group};
-use super::results::{CaseResult, Outcome, SuiteRun};
+use super::results::{CaseOutcome, CaseResult, SuiteRun};
 
 /// A case expected to pass that did not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Regression {
+    /// The case.
     pub id: String,
-    pub outcome: Outcome,
+    /// How it ended.
+    pub outcome: CaseOutcome,
+    /// Its failure text.
     pub message: String,
 }
 
@@ -179,7 +182,7 @@ mod tests {
     use super::*;
     use crate::suite::results::{CaseResult, ModuleResult};
 
-    fn run(cases: &[(&str, Outcome)]) -> SuiteRun {
+    fn run(cases: &[(&str, CaseOutcome)]) -> SuiteRun {
         SuiteRun {
             suite: "demo".into(),
             modules: vec![ModuleResult {
@@ -214,14 +217,14 @@ mod tests {
 
     #[test]
     fn pass_to_fail_is_a_regression() {
-        let v = judge(&run(&[("a", Outcome::Failed)]), &Baseline::default());
+        let v = judge(&run(&[("a", CaseOutcome::Failed)]), &Baseline::default());
         assert!(!v.ok());
         assert_eq!(v.failed, 1);
         assert_eq!(
             v.regressions,
             vec![Regression {
                 id: "a".into(),
-                outcome: Outcome::Failed,
+                outcome: CaseOutcome::Failed,
                 message: "a failed".into()
             }]
         );
@@ -231,9 +234,9 @@ mod tests {
     fn crash_and_timeout_and_error_are_regressions() {
         let v = judge(
             &run(&[
-                ("a", Outcome::Crashed),
-                ("b", Outcome::Timeout),
-                ("c", Outcome::Error),
+                ("a", CaseOutcome::Crashed),
+                ("b", CaseOutcome::Timeout),
+                ("c", CaseOutcome::Error),
             ]),
             &Baseline::default(),
         );
@@ -245,7 +248,10 @@ mod tests {
     fn new_failing_case_is_a_regression() {
         let b = baseline(&[("r", &["old"])]);
         let v = judge(
-            &run(&[("old", Outcome::Failed), ("brand_new", Outcome::Failed)]),
+            &run(&[
+                ("old", CaseOutcome::Failed),
+                ("brand_new", CaseOutcome::Failed),
+            ]),
             &b,
         );
         assert!(!v.ok());
@@ -257,7 +263,10 @@ mod tests {
     #[test]
     fn baseline_case_now_passing_is_fixed() {
         let b = baseline(&[("r", &["a", "b"])]);
-        let v = judge(&run(&[("a", Outcome::Passed), ("b", Outcome::Xpassed)]), &b);
+        let v = judge(
+            &run(&[("a", CaseOutcome::Passed), ("b", CaseOutcome::Xpassed)]),
+            &b,
+        );
         assert!(v.ok());
         assert_eq!(v.fixed, vec!["a".to_string(), "b".to_string()]);
         assert_eq!(v.passed, 2);
@@ -267,7 +276,10 @@ mod tests {
     #[test]
     fn baseline_case_still_failing_is_expected() {
         let b = baseline(&[("no fenv", &["a"])]);
-        let v = judge(&run(&[("a", Outcome::Crashed), ("b", Outcome::Passed)]), &b);
+        let v = judge(
+            &run(&[("a", CaseOutcome::Crashed), ("b", CaseOutcome::Passed)]),
+            &b,
+        );
         assert!(v.ok());
         assert_eq!(v.expected_failures, vec!["a".to_string()]);
         assert_eq!(v.failed, 1);
@@ -279,7 +291,7 @@ mod tests {
     fn skipped_is_neither() {
         let b = baseline(&[("r", &["b"])]);
         let v = judge(
-            &run(&[("a", Outcome::Skipped), ("b", Outcome::Xfailed)]),
+            &run(&[("a", CaseOutcome::Skipped), ("b", CaseOutcome::Xfailed)]),
             &b,
         );
         assert!(v.ok());
@@ -292,7 +304,7 @@ mod tests {
     #[test]
     fn unseen_baseline_case_is_stale() {
         let b = baseline(&[("r", &["gone", "a"])]);
-        let v = judge(&run(&[("a", Outcome::Failed)]), &b);
+        let v = judge(&run(&[("a", CaseOutcome::Failed)]), &b);
         assert!(v.ok());
         assert_eq!(v.stale, vec!["gone".to_string()]);
     }
@@ -301,11 +313,11 @@ mod tests {
     fn bless_keeps_reasons_and_drops_fixed() {
         let old = baseline(&[("fenv", &["f2", "f1", "fixed"]), ("threads", &["t1"])]);
         let r = run(&[
-            ("f1", Outcome::Failed),
-            ("f2", Outcome::Error),
-            ("fixed", Outcome::Passed),
-            ("t1", Outcome::Timeout),
-            ("ok", Outcome::Passed),
+            ("f1", CaseOutcome::Failed),
+            ("f2", CaseOutcome::Error),
+            ("fixed", CaseOutcome::Passed),
+            ("t1", CaseOutcome::Timeout),
+            ("ok", CaseOutcome::Passed),
         ]);
         let new = bless(&r, &old, None).unwrap();
         assert_eq!(
@@ -319,9 +331,9 @@ mod tests {
     fn bless_without_reason_for_new_failures_errors() {
         let old = baseline(&[("fenv", &["f1"])]);
         let r = run(&[
-            ("f1", Outcome::Failed),
-            ("n1", Outcome::Failed),
-            ("n2", Outcome::Crashed),
+            ("f1", CaseOutcome::Failed),
+            ("n1", CaseOutcome::Failed),
+            ("n2", CaseOutcome::Crashed),
         ]);
         let e = format!("{:#}", bless(&r, &old, None).unwrap_err());
         assert!(e.contains("2 failing case"), "{e}");
@@ -346,7 +358,7 @@ mod tests {
             ("fenv", &["not_run", "f1", "fixed"]),
             ("threads", &["t_not_run"]),
         ]);
-        let r = run(&[("f1", Outcome::Failed), ("fixed", Outcome::Passed)]);
+        let r = run(&[("f1", CaseOutcome::Failed), ("fixed", CaseOutcome::Passed)]);
         let new = bless(&r, &old, None).unwrap();
         assert_eq!(
             new,
@@ -358,9 +370,9 @@ mod tests {
     fn bless_result_round_trips_through_render() {
         let old = baseline(&[("fenv", &["z", "a"])]);
         let r = run(&[
-            ("z", Outcome::Failed),
-            ("a", Outcome::Failed),
-            ("m", Outcome::Failed),
+            ("z", CaseOutcome::Failed),
+            ("a", CaseOutcome::Failed),
+            ("m", CaseOutcome::Failed),
         ]);
         let new = bless(&r, &old, Some("new")).unwrap();
         let back = Baseline::parse(&new.render(), std::path::Path::new("b.toml")).unwrap();

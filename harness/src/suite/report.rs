@@ -3,12 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::gate::Verdict;
-use super::results::{Outcome, SuiteRun};
+use super::results::{CaseOutcome, SuiteRun};
+use crate::text::human_duration;
 
 /// Longest message excerpt shown per case.
 const MESSAGE_CHARS: usize = 200;
@@ -42,9 +42,9 @@ pub fn summary(run: &SuiteRun, verdict: &Verdict, native: Option<(&SuiteRun, &Ve
         }
         out.push('\n');
     }
-    let _ = write!(out, "  {:<18}{:>8}", "wall", fmt_duration(run.wall));
+    let _ = write!(out, "  {:<18}{:>8}", "wall", human_duration(run.wall));
     if let Some((nrun, _)) = native {
-        let _ = write!(out, "   native {:>8}", fmt_duration(nrun.wall));
+        let _ = write!(out, "   native {:>8}", human_duration(nrun.wall));
     }
     out.push('\n');
 
@@ -53,7 +53,7 @@ pub fn summary(run: &SuiteRun, verdict: &Verdict, native: Option<(&SuiteRun, &Ve
     if !slowest.is_empty() {
         out.push_str("slowest modules:\n");
         for m in slowest.iter().take(SLOWEST) {
-            let _ = writeln!(out, "  {:>9}  {}", fmt_duration(m.wall), m.module);
+            let _ = writeln!(out, "  {:>9}  {}", human_duration(m.wall), m.module);
         }
     }
 
@@ -70,7 +70,7 @@ pub fn summary(run: &SuiteRun, verdict: &Verdict, native: Option<(&SuiteRun, &Ve
     }
 
     if !verdict.regressions.is_empty() {
-        let native_outcomes: Option<HashMap<&str, Outcome>> =
+        let native_outcomes: Option<HashMap<&str, CaseOutcome>> =
             native.map(|(nrun, _)| nrun.cases().map(|c| (c.id.as_str(), c.outcome)).collect());
         let _ = writeln!(out, "regressions ({}):", verdict.regressions.len());
         for r in &verdict.regressions {
@@ -161,7 +161,7 @@ pub fn junit_xml(run: &SuiteRun, verdict: &Verdict) -> String {
                     attr(reason)
                 );
             } else if c.outcome.is_failure() {
-                let tag = if c.outcome == Outcome::Failed {
+                let tag = if c.outcome == CaseOutcome::Failed {
                     failures += 1;
                     "failure"
                 } else {
@@ -318,19 +318,6 @@ fn seconds(s: f64) -> f64 {
     if s.is_finite() && s >= 0.0 { s } else { 0.0 }
 }
 
-fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s < 60.0 {
-        format!("{s:.1}s")
-    } else if s < 3600.0 {
-        let whole = d.as_secs();
-        format!("{}m{:02}s", whole / 60, whole % 60)
-    } else {
-        let whole = d.as_secs();
-        format!("{}h{:02}m{:02}s", whole / 3600, whole / 60 % 60, whole % 60)
-    }
-}
-
 /// Escapes text for an XML attribute value; newlines and tabs become
 /// character references so parsers do not normalise them to spaces.
 fn attr(s: &str) -> String {
@@ -375,8 +362,9 @@ mod tests {
     use crate::suite::baseline::{Baseline, Group};
     use crate::suite::gate::judge;
     use crate::suite::results::{CaseResult, ModuleResult};
+    use std::time::Duration;
 
-    fn case(id: &str, outcome: Outcome, message: &str) -> CaseResult {
+    fn case(id: &str, outcome: CaseOutcome, message: &str) -> CaseResult {
         CaseResult {
             id: id.into(),
             outcome,
@@ -392,20 +380,20 @@ mod tests {
                 ModuleResult {
                     module: "numpy/tests/test_a.py".into(),
                     cases: vec![
-                        case("numpy/tests/test_a.py::test_ok", Outcome::Passed, ""),
+                        case("numpy/tests/test_a.py::test_ok", CaseOutcome::Passed, ""),
                         case(
                             "numpy/tests/test_a.py::TestX::test_bad[a::b]",
-                            Outcome::Failed,
+                            CaseOutcome::Failed,
                             "assert a & b < c > d \"q\" 'x'\n  more\x1b[31m",
                         ),
                         case(
                             "numpy/tests/test_a.py::test_skip",
-                            Outcome::Skipped,
+                            CaseOutcome::Skipped,
                             "no net",
                         ),
                         case(
                             "numpy/tests/test_a.py::test_expected",
-                            Outcome::Failed,
+                            CaseOutcome::Failed,
                             "fenv",
                         ),
                     ],
@@ -417,11 +405,19 @@ mod tests {
                     cases: vec![
                         case(
                             "numpy/tests/test_b.py::test_crash",
-                            Outcome::Crashed,
+                            CaseOutcome::Crashed,
                             "trap",
                         ),
-                        case("numpy/tests/test_b.py::test_fixed", Outcome::Xpassed, ""),
-                        case("numpy/tests/test_b.py::test_xfail", Outcome::Xfailed, ""),
+                        case(
+                            "numpy/tests/test_b.py::test_fixed",
+                            CaseOutcome::Xpassed,
+                            "",
+                        ),
+                        case(
+                            "numpy/tests/test_b.py::test_xfail",
+                            CaseOutcome::Xfailed,
+                            "",
+                        ),
                     ],
                     wall: Duration::from_secs(75),
                     status_note: Some("trapped: unreachable".into()),
@@ -562,7 +558,7 @@ mod tests {
         for m in &mut native.modules {
             for c in &mut m.cases {
                 if c.id.ends_with("test_crash") {
-                    c.outcome = Outcome::Passed;
+                    c.outcome = CaseOutcome::Passed;
                 }
             }
         }

@@ -10,12 +10,18 @@ use serde::{Deserialize, Serialize};
 /// How one test case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum CaseOutcome {
+    /// Ran and passed.
     Passed,
+    /// An assertion failed.
     Failed,
+    /// An unexpected exception, in the test or its setup or teardown.
     Error,
+    /// Skipped (the platform lacks what it needs, or it was deselected).
     Skipped,
+    /// Expected to fail, and failed.
     Xfailed,
+    /// Expected to fail, but passed.
     Xpassed,
     /// The guest died (trap, abort, exit) while this case was running.
     Crashed,
@@ -23,36 +29,36 @@ pub enum Outcome {
     Timeout,
 }
 
-impl Outcome {
+impl CaseOutcome {
     /// Whether this outcome counts against the case.
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Outcome::Failed | Outcome::Error | Outcome::Crashed | Outcome::Timeout
+            CaseOutcome::Failed | CaseOutcome::Error | CaseOutcome::Crashed | CaseOutcome::Timeout
         )
     }
 
     /// Whether the case's body ran and succeeded.
     pub fn is_pass(self) -> bool {
-        matches!(self, Outcome::Passed | Outcome::Xpassed)
+        matches!(self, CaseOutcome::Passed | CaseOutcome::Xpassed)
     }
 
     /// Whether the case did not count either way.
     pub fn is_skip(self) -> bool {
-        matches!(self, Outcome::Skipped | Outcome::Xfailed)
+        matches!(self, CaseOutcome::Skipped | CaseOutcome::Xfailed)
     }
 
     /// The lowercase name used in the reporter's JSON and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Passed => "passed",
-            Outcome::Failed => "failed",
-            Outcome::Error => "error",
-            Outcome::Skipped => "skipped",
-            Outcome::Xfailed => "xfailed",
-            Outcome::Xpassed => "xpassed",
-            Outcome::Crashed => "crashed",
-            Outcome::Timeout => "timeout",
+            CaseOutcome::Passed => "passed",
+            CaseOutcome::Failed => "failed",
+            CaseOutcome::Error => "error",
+            CaseOutcome::Skipped => "skipped",
+            CaseOutcome::Xfailed => "xfailed",
+            CaseOutcome::Xpassed => "xpassed",
+            CaseOutcome::Crashed => "crashed",
+            CaseOutcome::Timeout => "timeout",
         }
     }
 
@@ -60,19 +66,19 @@ impl Outcome {
     /// teardown error after a passing call makes the case an error.
     fn severity(self) -> u8 {
         match self {
-            Outcome::Passed => 0,
-            Outcome::Xpassed => 1,
-            Outcome::Skipped => 2,
-            Outcome::Xfailed => 3,
-            Outcome::Failed => 4,
-            Outcome::Error => 5,
-            Outcome::Timeout => 6,
-            Outcome::Crashed => 7,
+            CaseOutcome::Passed => 0,
+            CaseOutcome::Xpassed => 1,
+            CaseOutcome::Skipped => 2,
+            CaseOutcome::Xfailed => 3,
+            CaseOutcome::Failed => 4,
+            CaseOutcome::Error => 5,
+            CaseOutcome::Timeout => 6,
+            CaseOutcome::Crashed => 7,
         }
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for CaseOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -83,7 +89,8 @@ impl fmt::Display for Outcome {
 pub struct CaseResult {
     /// pytest node id, e.g. `numpy/_core/tests/test_umath.py::TestX::test_y`.
     pub id: String,
-    pub outcome: Outcome,
+    /// How it ended.
+    pub outcome: CaseOutcome,
     /// Seconds, as measured inside the guest.
     pub duration: f64,
     /// Failure text (traceback or skip reason); empty when there is none.
@@ -93,8 +100,11 @@ pub struct CaseResult {
 /// All cases of one test module, run in one guest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModuleResult {
+    /// The test module, relative to its suite's root.
     pub module: String,
+    /// Its cases, in the order they finished.
     pub cases: Vec<CaseResult>,
+    /// Wall time of the whole module, start-up included.
     pub wall: Duration,
     /// How the guest ended when that is worth telling, e.g. `trapped: ...`.
     pub status_note: Option<String>,
@@ -103,8 +113,11 @@ pub struct ModuleResult {
 /// A whole suite run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SuiteRun {
+    /// The suite's name.
     pub suite: String,
+    /// Every module of the plan, sorted by name.
     pub modules: Vec<ModuleResult>,
+    /// Wall time of the whole run.
     pub wall: Duration,
 }
 
@@ -121,7 +134,7 @@ impl SuiteRun {
 struct Event {
     event: String,
     id: String,
-    outcome: Option<Outcome>,
+    outcome: Option<CaseOutcome>,
     #[serde(default)]
     duration: f64,
     #[serde(default)]
@@ -191,16 +204,16 @@ mod tests {
 
     #[test]
     fn outcome_classes() {
-        assert!(Outcome::Failed.is_failure());
-        assert!(Outcome::Error.is_failure());
-        assert!(Outcome::Crashed.is_failure());
-        assert!(Outcome::Timeout.is_failure());
-        assert!(!Outcome::Passed.is_failure());
-        assert!(!Outcome::Skipped.is_failure());
-        assert!(!Outcome::Xfailed.is_failure());
-        assert!(!Outcome::Xpassed.is_failure());
+        assert!(CaseOutcome::Failed.is_failure());
+        assert!(CaseOutcome::Error.is_failure());
+        assert!(CaseOutcome::Crashed.is_failure());
+        assert!(CaseOutcome::Timeout.is_failure());
+        assert!(!CaseOutcome::Passed.is_failure());
+        assert!(!CaseOutcome::Skipped.is_failure());
+        assert!(!CaseOutcome::Xfailed.is_failure());
+        assert!(!CaseOutcome::Xpassed.is_failure());
         assert_eq!(
-            serde_json::to_string(&Outcome::Xpassed).unwrap(),
+            serde_json::to_string(&CaseOutcome::Xpassed).unwrap(),
             "\"xpassed\""
         );
     }
@@ -216,9 +229,9 @@ mod tests {
         assert_eq!(died_in, None);
         assert_eq!(cases.len(), 2);
         assert_eq!(cases[0].id, "t.py::a");
-        assert_eq!(cases[0].outcome, Outcome::Passed);
+        assert_eq!(cases[0].outcome, CaseOutcome::Passed);
         assert_eq!(cases[0].duration, 0.5);
-        assert_eq!(cases[1].outcome, Outcome::Failed);
+        assert_eq!(cases[1].outcome, CaseOutcome::Failed);
         assert_eq!(cases[1].message, "assert 1 == 2");
     }
 
@@ -259,10 +272,10 @@ not json at all
         let (cases, died_in) = parse_report_lines(text);
         assert_eq!(died_in, None);
         assert_eq!(cases.len(), 2);
-        assert_eq!(cases[0].outcome, Outcome::Error);
+        assert_eq!(cases[0].outcome, CaseOutcome::Error);
         assert_eq!(cases[0].message, "teardown failed");
         assert_eq!(cases[0].duration, 0.75);
-        assert_eq!(cases[1].outcome, Outcome::Failed);
+        assert_eq!(cases[1].outcome, CaseOutcome::Failed);
         assert_eq!(cases[1].message, "call failed");
     }
 }

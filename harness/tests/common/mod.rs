@@ -1,32 +1,9 @@
 //! Helpers shared by the integration tests: tiny WASI modules written in
-//! WAT, and where `cargo faasm-py build` left python.wasm.
+//! WAT.
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 use harness::{Engine, EngineOptions, Module};
-
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `target/faasm-py` (python.wasm, runtime …), under `$CARGO_TARGET_DIR`.
-pub fn faasm_py_out() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("faasm-py")
-}
-
-/// The compiled-module cache `cargo faasm-py` fills.
-pub fn module_cache() -> PathBuf {
-    std::env::var_os("FAASM_PY_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/faasm-py")))
-        .expect("no cache directory")
-        .join("modules")
-}
 
 pub fn engine() -> Engine {
     Engine::new(EngineOptions::default()).expect("engine")

@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
+
+use crate::stages::util::{load_json, save_json};
 
 /// One statically built extension module, as the compiler wrapper recorded it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,10 +18,15 @@ pub struct ModuleRow {
     pub archive: PathBuf,
     /// Static libraries the build linked it with (shared between modules).
     pub libs: Vec<PathBuf>,
+    /// Other link inputs (`-lNAME` of system libraries), for the final link.
+    #[serde(default)]
+    pub link_flags: Vec<String>,
 }
 
+/// `manifest.json` of a package stage.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The package's extension modules.
     pub modules: Vec<ModuleRow>,
     /// Archives linked in besides the modules (compiled shims).
     pub extra_archives: Vec<PathBuf>,
@@ -28,17 +35,14 @@ pub struct Manifest {
 const FILE: &str = "manifest.json";
 
 impl Manifest {
+    /// The manifest in a package stage's output.
     pub fn load(stage_out: &Path) -> Result<Self> {
-        let path = stage_out.join(FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("malformed {}", path.display()))
+        load_json(&stage_out.join(FILE))
     }
 
+    /// Writes the manifest into a package stage's output.
     pub fn save(&self, stage_out: &Path) -> Result<()> {
-        let path = stage_out.join(FILE);
-        std::fs::write(&path, serde_json::to_string_pretty(self)?)
-            .with_context(|| format!("cannot write {}", path.display()))
+        save_json(&stage_out.join(FILE), self)
     }
 
     /// Every archive, each once, modules' own first.
@@ -52,6 +56,16 @@ impl Manifest {
         own.chain(libs)
             .chain(self.extra_archives.iter().map(PathBuf::as_path))
             .filter(|p| seen.insert(*p))
+            .collect()
+    }
+
+    /// The modules' other link inputs, each once, in order.
+    pub fn link_flags(&self) -> Vec<&str> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.modules
+            .iter()
+            .flat_map(|m| m.link_flags.iter().map(String::as_str))
+            .filter(|f| seen.insert(*f))
             .collect()
     }
 }

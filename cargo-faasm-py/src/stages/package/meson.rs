@@ -5,23 +5,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use fs_err as fs;
+use harness::guest::HOST_PLATFORM;
 
 use super::{Manifest, ModuleRow, STATIC_EXT_CC};
 use crate::pins::Package;
+use crate::pipeline::{StageContext, StageId};
 use crate::process::{Cmd, Log};
-use crate::stage::Context;
-use crate::stages::PYTHON_VERSION_SHORT;
 use crate::stages::build_tools;
-use crate::stages::cpython::{GUEST_PREFIX, LinkInfo};
+use crate::stages::cpython::CpythonBuild;
+use crate::stages::host_python;
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{apply_patches, files_under, unpack, write_script};
+use crate::stages::util::{apply_patches, files_under, path_with, unpack, write_script};
 use crate::symbols;
 
-/// This file's text is an input of every meson package's fingerprint.
-pub const RECIPE_TEXT: &str = include_str!("meson.rs");
-pub const EXT_SUFFIX: &str = ".cpython-313-wasm32-wasi.so";
-const HOST_PLATFORM: &str = "wasi-wasm32";
-const SYSCONFIGDATA: &str = "_sysconfigdata__wasi_wasm32-wasi";
 /// The emulations CPython's configure enables for WASI; headers check them.
 const WASI_DEFINES: &[&str] = &[
     "-D_WASI_EMULATED_SIGNAL",
@@ -29,31 +26,28 @@ const WASI_DEFINES: &[&str] = &[
     "-D_WASI_EMULATED_PROCESS_CLOCKS",
 ];
 
-pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Result<()> {
-    let tc = Toolchain::at(&cx.output("toolchain")?);
-    let cpython_build = cx.output("cpython")?.join("build");
-    let tools = build_tools::bin(&cx.output("build-tools")?);
+/// Builds `package` with its vendored meson into `out`.
+pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) -> Result<()> {
+    let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
+    let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
+    let tools = build_tools::bin(&cx.output(&StageId::BuildTools)?);
 
     let src = unpack(cx, &package.sdist, out, log)?;
     apply_patches(cx.layout, &package.name, &src, log)?;
 
     let build = out.join("build");
-    let wrap = write_wrapper(&tc, &tools.join("python"), out, &build)?;
+    let wrap = write_wrapper(&tc, &tools.join("python"), out, &build, &cpython)?;
     // Not the build-tools venv: sysconfig's `venv` scheme ignores the
     // target's include directory.
-    let host_python = crate::stages::host_python::python(&cx.output("host-python")?);
-    let target_python = write_target_python(out, &host_python, &cpython_build)?;
+    let host_python = host_python::python(&cx.output(&StageId::HostPython)?);
+    let target_python = write_target_python(cx, out, &host_python, &cpython)?;
     let cross = write_cross_file(out, &tc, &wrap, &tools, &target_python)?;
 
     let meson = src.join("vendored-meson/meson/meson.py");
     if !meson.is_file() {
         bail!("{} vendors no meson at {}", package.name, meson.display());
     }
-    let path = format!(
-        "{}:{}",
-        tools.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = path_with(&[&tools]);
     let meson_cmd = || {
         Cmd::new(tools.join("python"))
             .arg(&meson)
@@ -69,7 +63,7 @@ pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Resu
         .arg(&src)
         .arg("--cross-file")
         .arg(&cross)
-        .arg(format!("--prefix={GUEST_PREFIX}"))
+        .arg(format!("--prefix={}", cx.guest.prefix()))
         .args(["-Dbuildtype=release", "-Db_ndebug=if-release"])
         .args(&package.meson_options)
         .run(log)?;
@@ -81,13 +75,19 @@ pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Resu
             .arg(format!("-j{}", cx.jobs))
             .env("PATH", &path)
     };
+    // The wrapper names modules from meson's introspection, read once here.
+    log.step("index extension modules");
+    Cmd::new(tools.join("python"))
+        .arg(wrap.join("static_ext_cc.py"))
+        .arg("index")
+        .run(log)?;
     log.step("ninja");
     ninja().run(log)?;
 
     // Symbols a module defines that another archive defines too are renamed
     // inside that module (as its own shared object would have bound them),
     // and the module rebuilt; what cannot be renamed stops the build.
-    let cpython_archives = LinkInfo::load(&cx.output("cpython")?)?.archives();
+    let cpython_archives = cpython.archives();
     let renames = plan_renames(&collect_modules(&build)?, &cpython_archives)?;
     if !renames.is_empty() {
         log.step("rename duplicate symbols");
@@ -128,28 +128,35 @@ pub fn build(cx: &Context, package: &Package, out: &Path, log: &mut Log) -> Resu
             .extra_archives
             .push(build_shims(cx, &tc, package, out, log)?);
     }
-    publish_python_files(&destdir, out)?;
+    publish_python_files(cx, &destdir, out)?;
     manifest.save(out)
 }
 
 /// `cc` and `c++` wrappers plus their configuration; returns their directory.
-fn write_wrapper(tc: &Toolchain, python: &Path, out: &Path, build: &Path) -> Result<PathBuf> {
+fn write_wrapper(
+    tc: &Toolchain,
+    python: &Path,
+    out: &Path,
+    build: &Path,
+    cpython: &CpythonBuild,
+) -> Result<PathBuf> {
     let wrap = out.join("wrap");
-    std::fs::create_dir_all(out.join("rename"))?;
-    std::fs::create_dir_all(&wrap)?;
+    fs::create_dir_all(out.join("rename"))?;
+    fs::create_dir_all(&wrap)?;
     let config = serde_json::json!({
         "cc": tc.tool("clang"),
         "cxx": tc.tool("clang++"),
         "ar": tc.tool("llvm-ar"),
         "build_dir": build,
+        "wrap_dir": wrap,
         "rename_dir": out.join("rename"),
-        "ext_suffix": EXT_SUFFIX,
+        "ext_suffix": cpython.ext_suffix,
     });
-    std::fs::write(
+    fs::write(
         wrap.join("static_ext_cc.json"),
         serde_json::to_string_pretty(&config)?,
     )?;
-    std::fs::write(wrap.join("static_ext_cc.py"), STATIC_EXT_CC)?;
+    fs::write(wrap.join("static_ext_cc.py"), STATIC_EXT_CC)?;
     for name in ["cc", "c++"] {
         // The wrapper's first argument says which compiler it stands for.
         write_script(
@@ -167,22 +174,20 @@ fn write_wrapper(tc: &Toolchain, python: &Path, out: &Path, build: &Path) -> Res
 /// The host python, made to report the wasm build's configuration: its
 /// `_sysconfigdata`, `EXT_SUFFIX` and `pyconfig.h`, as CPython's own
 /// Makefile does for `PYTHON_FOR_BUILD`.
-fn write_target_python(out: &Path, python: &Path, cpython_build: &Path) -> Result<PathBuf> {
-    let sysconfig_dir =
-        cpython_build.join(format!("build/lib.{HOST_PLATFORM}-{PYTHON_VERSION_SHORT}"));
-    if !sysconfig_dir.join(format!("{SYSCONFIGDATA}.py")).is_file() {
-        bail!(
-            "the cpython build has no {SYSCONFIGDATA}.py in {}",
-            sysconfig_dir.display()
-        );
-    }
+fn write_target_python(
+    cx: &StageContext,
+    out: &Path,
+    python: &Path,
+    cpython: &CpythonBuild,
+) -> Result<PathBuf> {
     let path = out.join("target-python");
     write_script(
         &path,
         &format!(
-            "export _PYTHON_PROJECT_BASE='{}'\nexport _PYTHON_HOST_PLATFORM={HOST_PLATFORM}\nexport _PYTHON_SYSCONFIGDATA_NAME={SYSCONFIGDATA}\nexport _PYTHON_SYSCONFIGDATA_PATH='{}'\nexec '{}' \"$@\"",
-            cpython_build.display(),
-            sysconfig_dir.display(),
+            "export _PYTHON_PROJECT_BASE='{}'\nexport _PYTHON_HOST_PLATFORM={HOST_PLATFORM}\nexport _PYTHON_SYSCONFIGDATA_NAME={}\nexport _PYTHON_SYSCONFIGDATA_PATH='{}'\nexec '{}' \"$@\"",
+            cpython.project_base.display(),
+            cx.guest.sysconfigdata_name(),
+            cpython.sysconfig_dir.display(),
             python.display()
         ),
     )?;
@@ -235,7 +240,7 @@ fn write_cross_file(
         python = quote(target_python),
     );
     let path = out.join("cross.ini");
-    std::fs::write(&path, text)?;
+    fs::write(&path, text)?;
     Ok(path)
 }
 
@@ -289,7 +294,8 @@ fn write_rename_header(out: &Path, row: &ModuleRow, symbols: &[String]) -> Resul
     let path = out
         .join("rename")
         .join(format!("{}.h", row.module.replace('.', "-")));
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    fs::write(&path, text)?;
+    Ok(())
 }
 
 /// Deletes a module's objects and archive so ninja rebuilds them.
@@ -297,11 +303,11 @@ fn remove_objects(row: &ModuleRow) -> Result<()> {
     let objects = PathBuf::from(format!("{}.p", row.archive.display()));
     for path in files_under(&objects)? {
         if path.extension().is_some_and(|e| e == "o") {
-            std::fs::remove_file(&path)?;
+            fs::remove_file(&path)?;
         }
     }
-    std::fs::remove_file(&row.archive)
-        .with_context(|| format!("cannot remove {}", row.archive.display()))
+    fs::remove_file(&row.archive)?;
+    Ok(())
 }
 
 /// The rows the wrapper wrote next to each module archive.
@@ -309,7 +315,7 @@ fn collect_modules(build: &Path) -> Result<Vec<ModuleRow>> {
     let mut rows = Vec::new();
     for path in files_under(build)? {
         if path.to_string_lossy().ends_with(".faasm-module.json") {
-            let text = std::fs::read_to_string(&path)?;
+            let text = fs::read_to_string(&path)?;
             let row: ModuleRow = serde_json::from_str(&text)
                 .with_context(|| format!("malformed {}", path.display()))?;
             rows.push(row);
@@ -321,7 +327,7 @@ fn collect_modules(build: &Path) -> Result<Vec<ModuleRow>> {
 
 /// Compiles the package's shims into one archive.
 fn build_shims(
-    cx: &Context,
+    cx: &StageContext,
     tc: &Toolchain,
     package: &Package,
     out: &Path,
@@ -341,18 +347,19 @@ fn build_shims(
 
 /// Moves the installed Python files to `<out>/site-packages`; the installed
 /// "shared modules" are archives, linked in instead.
-fn publish_python_files(destdir: &Path, out: &Path) -> Result<()> {
+fn publish_python_files(cx: &StageContext, destdir: &Path, out: &Path) -> Result<()> {
     let installed = destdir
-        .join(GUEST_PREFIX.trim_start_matches('/'))
-        .join(format!("lib/python{PYTHON_VERSION_SHORT}/site-packages"));
+        .join(cx.guest.prefix().trim_start_matches('/'))
+        .join(cx.guest.site_packages_dir());
     if !installed.is_dir() {
         bail!("meson installed nothing into {}", installed.display());
     }
     let site = out.join("site-packages");
-    std::fs::rename(&installed, &site)?;
+    fs::rename(&installed, &site)?;
+    let suffix = cx.guest.ext_suffix();
     for path in files_under(&site)? {
-        if path.to_string_lossy().ends_with(EXT_SUFFIX) {
-            std::fs::remove_file(&path)?;
+        if path.to_string_lossy().ends_with(&suffix) {
+            fs::remove_file(&path)?;
         }
     }
     Ok(())

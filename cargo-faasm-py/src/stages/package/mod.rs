@@ -15,45 +15,54 @@ pub use manifest::{Manifest, ModuleRow};
 
 use crate::digest::Fingerprint;
 use crate::pins::{Backend, Package};
+use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::Log;
-use crate::stage::{Context, Stage};
 use crate::stages::util::fingerprint_patches;
 
-/// Bumped when the recipe changes in a way the inputs do not show.
-const RECIPE: &str = "1";
 /// The compiler wrapper that turns extension modules into archives.
 const STATIC_EXT_CC: &str = include_str!("static_ext_cc.py");
 
+/// One package's stage.
 pub struct PackageStage {
     package: Package,
-    /// The stage's name: the package's, which lives as long as the process.
-    name: &'static str,
+    id: StageId,
 }
 
 impl PackageStage {
-    pub fn new(package: &Package) -> Self {
-        Self {
-            name: Box::leak(package.name.clone().into_boxed_str()),
+    /// The stage for `package`; its name may not be a built-in stage's.
+    pub fn new(package: &Package) -> Result<Self> {
+        Ok(Self {
+            id: StageId::package(&package.name)?,
             package: package.clone(),
-        }
+        })
     }
 }
 
 impl Stage for PackageStage {
-    fn name(&self) -> &'static str {
-        self.name
+    fn id(&self) -> StageId {
+        self.id.clone()
     }
-    fn deps(&self) -> Vec<&'static str> {
-        vec!["toolchain", "host-python", "cpython", "build-tools"]
+    fn deps(&self) -> Vec<StageId> {
+        vec![
+            StageId::Toolchain,
+            StageId::HostPython,
+            StageId::Cpython,
+            StageId::BuildTools,
+        ]
     }
-    fn inputs(&self, cx: &Context, fp: &mut Fingerprint) -> Result<()> {
+    fn recipe(&self) -> &'static [&'static str] {
+        &[
+            include_str!("mod.rs"),
+            include_str!("manifest.rs"),
+            include_str!("meson.rs"),
+            STATIC_EXT_CC,
+        ]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         let p = &self.package;
-        fp.add("recipe", RECIPE);
         fp.add("sdist", &cx.pins.get(&p.sdist)?.sha256);
         fp.add("backend", format!("{:?}", p.backend));
         fp.add("meson-options", p.meson_options.join("\n"));
-        fp.add("static_ext_cc.py", STATIC_EXT_CC);
-        fp.add("meson.rs", meson::RECIPE_TEXT);
         fingerprint_patches(cx.layout, &p.name, fp)?;
         for shim in &p.shims {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
@@ -61,7 +70,7 @@ impl Stage for PackageStage {
         Ok(())
     }
 
-    fn build(&self, cx: &Context, out: &Path, log: &mut Log) -> Result<()> {
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         match self.package.backend {
             Backend::Meson => meson::build(cx, &self.package, out, log),
         }

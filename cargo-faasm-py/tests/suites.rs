@@ -9,32 +9,22 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use harness::runner::{Interpreter, Plan, trials};
-use harness::suite::Baseline;
-use harness::suites::SuiteDef;
+use harness::suite::{Baseline, SuiteDef};
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let out = common::faasm_py_out();
-    let runtime = out.join("runtime");
-    let pytests = common::workspace().join("pytests");
-    if !out.join("python.wasm").exists() {
+    let layout = common::layout();
+    if !layout.python_wasm().exists() {
         eprintln!(
-            "no python.wasm under {}: run `cargo faasm-py build` first",
-            out.display()
+            "no {}: run `cargo faasm-py build` first",
+            layout.python_wasm().display()
         );
         libtest_mimic::run(&args, Vec::new()).exit();
     }
-    let engine = harness::Engine::new(harness::EngineOptions::default()).expect("engine");
-    let python = harness::Python::new(
-        engine,
-        &out.join("python.wasm"),
-        &runtime,
-        &common::module_cache(),
-    )
-    .expect("cannot load python.wasm");
-    let interp = Arc::new(Interpreter::Wasm(python));
+    let interp = Arc::new(Interpreter::Wasm(common::python()));
     let ci = std::env::var("FAASM_PY_CI").is_ok_and(|v| v == "1");
     let names = std::env::var("FAASM_PY_SUITES").unwrap_or_else(|_| "smoke".into());
+    let pytests = layout.pytests();
     let mut all = Vec::new();
     for name in names.split(',').filter(|n| !n.is_empty()) {
         let suite = SuiteDef::load(&pytests, name).expect("suite");
@@ -42,11 +32,12 @@ fn main() {
         let plan = Arc::new(
             Plan::new(
                 suite,
-                &runtime,
+                &layout.runtime(),
+                common::guest(),
                 ci,
                 None,
                 pytests.join("support"),
-                out.join("reports/cargo-test").join(name),
+                layout.reports().join("cargo-test").join(name),
             )
             .expect("selection"),
         );

@@ -4,9 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Deserialize;
 
+/// The longest a test module may run: a day.
+const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
+/// The most linear memory a wasm32 guest can have.
+const MAX_MEMORY_MIB: usize = 4096;
+
+/// What runs a suite's test modules inside the interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Runner {
@@ -32,7 +38,9 @@ pub enum Root {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Selection {
+    /// Glob patterns (`*` within a segment, `**` for any depth).
     pub modules: Vec<String>,
+    /// Patterns of modules left out.
     #[serde(default)]
     pub exclude: Vec<String>,
     /// Extra runner arguments for this selection.
@@ -40,16 +48,21 @@ pub struct Selection {
     pub args: Vec<String>,
 }
 
+/// One suite: `pytests/<name>/suite.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteDef {
+    /// The suite's name (its directory's).
     #[serde(skip)]
     pub name: String,
     /// The suite's directory (`pytests/<name>`).
     #[serde(skip)]
     pub dir: PathBuf,
+    /// What runs the modules.
     pub runner: Runner,
+    /// Where the modules are.
     pub root: Root,
+    /// The whole suite.
     #[serde(flatten)]
     pub selection: Selection,
     /// Runner arguments for every selection.
@@ -59,15 +72,25 @@ pub struct SuiteDef {
     #[serde(default)]
     pub deps: Vec<String>,
     /// Seconds one test module may take.
-    pub timeout: u64,
+    #[serde(rename = "timeout-secs")]
+    pub timeout_secs: u64,
     /// Linear-memory cap per module, MiB.
-    pub memory: usize,
+    #[serde(rename = "memory-mib")]
+    pub memory_mib: usize,
     /// The smaller selection CI runs when the whole suite does not fit.
     pub ci: Option<Selection>,
 }
 
 impl SuiteDef {
+    /// Reads and checks `<pytests>/<name>/suite.toml`.
     pub fn load(pytests: &Path, name: &str) -> Result<Self> {
+        let plain = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !plain {
+            bail!("`{name}` is not a suite name (letters, digits, `-` and `_` only)");
+        }
         let dir = pytests.join(name);
         let file = dir.join("suite.toml");
         if !file.is_file() {
@@ -77,15 +100,28 @@ impl SuiteDef {
                 file.display()
             );
         }
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let mut def: SuiteDef = toml::from_str(&text)
-            .with_context(|| format!("invalid suite file {}", file.display()))?;
+        let text = fs_err::read_to_string(&file)?;
+        let mut def: SuiteDef = crate::text::parse_toml(&text, &file)?;
+        if !(1..=MAX_TIMEOUT_SECS).contains(&def.timeout_secs) {
+            bail!(
+                "{}: timeout-secs must be from 1 to {MAX_TIMEOUT_SECS}, got {}",
+                file.display(),
+                def.timeout_secs
+            );
+        }
+        if !(1..=MAX_MEMORY_MIB).contains(&def.memory_mib) {
+            bail!(
+                "{}: memory-mib must be from 1 to {MAX_MEMORY_MIB} (wasm32 addresses 4 GiB), got {}",
+                file.display(),
+                def.memory_mib
+            );
+        }
         def.name = name.to_owned();
         def.dir = dir;
         Ok(def)
     }
 
+    /// `<dir>/baseline.toml`.
     pub fn baseline_path(&self) -> PathBuf {
         self.dir.join("baseline.toml")
     }
@@ -102,9 +138,7 @@ impl SuiteDef {
 /// Every suite under `pytests/` (directories with a suite.toml), sorted.
 pub fn names(pytests: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in
-        std::fs::read_dir(pytests).with_context(|| format!("cannot list {}", pytests.display()))?
-    {
+    for entry in fs_err::read_dir(pytests)? {
         let path = entry?.path();
         if path.join("suite.toml").is_file()
             && let Some(name) = path.file_name().and_then(|n| n.to_str())
@@ -160,7 +194,7 @@ fn walk(
     if *first == "**" {
         walk(dir, prefix, rest, found)?;
     }
-    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+    let mut entries: Vec<_> = match fs_err::read_dir(dir) {
         Ok(entries) => entries.flatten().collect(),
         Err(_) => return Ok(()),
     };

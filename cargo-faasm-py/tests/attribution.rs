@@ -5,29 +5,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use harness::runner::{Interpreter, Plan, module_regressions, run_module};
-use harness::suite::{Baseline, ModuleResult, Outcome};
-use harness::suites::{Root, Runner, Selection, SuiteDef};
-
-fn built() -> (PathBuf, PathBuf, PathBuf) {
-    let out = common::faasm_py_out();
-    assert!(
-        out.join("python.wasm").exists(),
-        "no python.wasm under {}: run `cargo faasm-py build` first",
-        out.display()
-    );
-    (
-        out,
-        common::workspace().join("pytests/support"),
-        common::module_cache(),
-    )
-}
+use harness::suite::{Baseline, CaseOutcome, ModuleResult, Root, Runner, Selection, SuiteDef};
 
 #[test]
 fn failures_are_charged_to_their_case_and_the_other_trials_run() {
-    let (out, support, modules) = built();
+    let layout = common::built();
     let suite_dir = tempfile::tempdir().unwrap();
     let files = [
         (
@@ -58,25 +41,19 @@ fn failures_are_charged_to_their_case_and_the_other_trials_run() {
         },
         args: vec![],
         deps: vec![],
-        timeout: 15,
-        memory: 256,
+        timeout_secs: 15,
+        memory_mib: 256,
         ci: None,
     };
-    let engine = harness::Engine::new(harness::EngineOptions::default()).unwrap();
-    let python = harness::Python::new(
-        engine,
-        &out.join("python.wasm"),
-        &out.join("runtime"),
-        &modules,
-    )
-    .unwrap();
+    let python = common::python();
     let logs = tempfile::tempdir().unwrap();
     let plan = Plan::new(
         suite,
-        &out.join("runtime"),
+        &layout.runtime(),
+        common::guest(),
         false,
         None,
-        support,
+        layout.pytests().join("support"),
         logs.path().to_owned(),
     )
     .unwrap();
@@ -112,13 +89,13 @@ fn failures_are_charged_to_their_case_and_the_other_trials_run() {
     for module in ["test_loop.py", "test_stack.py", "test_alloc.py"] {
         assert_eq!(
             outcome(&format!("{module}::test_ok")).outcome,
-            Outcome::Passed
+            CaseOutcome::Passed
         );
     }
-    assert_eq!(outcome("test_fine.py::test_a").outcome, Outcome::Passed);
+    assert_eq!(outcome("test_fine.py::test_a").outcome, CaseOutcome::Passed);
 
     let forever = outcome("test_loop.py::test_forever");
-    assert_eq!(forever.outcome, Outcome::Timeout, "{forever:?}");
+    assert_eq!(forever.outcome, CaseOutcome::Timeout, "{forever:?}");
     assert!(forever.message.contains("timed out"), "{forever:?}");
 
     let overflow = outcome("test_stack.py::test_overflow");

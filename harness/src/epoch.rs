@@ -16,12 +16,12 @@ pub const TICK: Duration = Duration::from_millis(10);
 
 /// Stops its thread when dropped.
 #[derive(Debug)]
-pub(crate) struct Ticker {
+pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<thread::Thread>,
 }
 
-impl Ticker {
+impl EpochTicker {
     /// Starts ticking `engine`'s epoch every [`TICK`].
     pub(crate) fn start(engine: &wasmtime::Engine) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -39,7 +39,7 @@ impl Ticker {
                     }
                 }
             })
-            .map_err(|e| anyhow::anyhow!("spawning the epoch ticker thread: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot spawn the epoch ticker thread: {e}"))?;
         Ok(Self {
             stop,
             thread: Some(handle.thread().clone()),
@@ -47,7 +47,7 @@ impl Ticker {
     }
 }
 
-impl Drop for Ticker {
+impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {

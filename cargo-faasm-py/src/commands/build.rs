@@ -1,0 +1,41 @@
+//! `cargo faasm-py build [STAGE]` and `fetch`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::context;
+use crate::cli::Global;
+use crate::layout::Layout;
+use crate::module_report::Report;
+use crate::pins::Pins;
+use crate::pipeline::{self, Context};
+use crate::ui::Ui;
+
+/// Builds `target` (everything when `None`), then prints the module report
+/// after a whole build.
+pub fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) -> Result<ExitCode> {
+    build_then(layout, global, target, ui, |_| Ok(()))?;
+    if target.is_none() {
+        ui.info(&Report::load(&layout.module_report())?.summary());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Brings the stages for `target` up to date under the build lock, then
+/// hands their context on while still holding it.
+pub fn build_then<T>(
+    layout: &Layout,
+    global: &Global,
+    target: Option<&str>,
+    ui: &Ui,
+    then: impl FnOnce(&Context) -> Result<T>,
+) -> Result<T> {
+    let pins = Pins::load(&layout.sources_toml())?;
+    let cx = context(layout, &pins, global)?;
+    let stages = crate::stages::all(&pins)?;
+    let plan = pipeline::plan(&stages, target)?;
+    let _lock = pipeline::lock_builds(layout, ui)?;
+    pipeline::run(&cx, &plan, ui)?;
+    then(&cx)
+}

@@ -1,0 +1,104 @@
+//! What each subcommand does: `build`, `fetch`, `run`, `test`, `clean`.
+
+mod build;
+mod clean;
+mod run;
+mod test;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::cli::{Cargo, Command, FaasmPy, Global};
+use crate::layout::Layout;
+use crate::pins::Pins;
+use crate::pipeline::Context;
+use crate::ui::{Ui, Verbosity};
+
+pub use build::build_then;
+
+/// The whole CLI: parses the arguments, runs the command, prints an error
+/// as one `error:` line (plus the context chain) and exits non-zero.
+pub fn main() -> ExitCode {
+    let Cargo::FaasmPy(args) = Cargo::parse();
+    match dispatch(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
+    let ui = Ui {
+        verbosity: if args.global.quiet {
+            Verbosity::Quiet
+        } else if args.global.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        },
+        show_fresh: true,
+    };
+    let layout = Layout::discover(
+        args.global.manifest_path.as_deref(),
+        args.global.target_dir.as_deref(),
+        args.global.cache_dir.as_deref(),
+    )?;
+    let global = &args.global;
+    match args.command {
+        Command::Build { stage } => build::build(&layout, global, stage.as_deref(), &ui),
+        Command::Fetch => build::build(&layout, global, Some("fetch"), &ui),
+        Command::Run(run_args) => run::run(&layout, global, run_args, &ui),
+        Command::Test(test_args) => test::test(&layout, global, test_args, &ui),
+        Command::Clean { stale: true, .. } => clean::stale(&layout, global, &ui),
+        Command::Clean { downloads, .. } => clean::clean(&layout, downloads, &ui),
+    }
+}
+
+/// `--jobs`, else the number of CPUs.
+fn jobs(global: &Global) -> usize {
+    global
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// The built python.wasm, compiled for this machine (or taken from the
+/// compiled-module cache), with its runtime tree.
+pub fn load_python(layout: &Layout, pins: &Pins, ui: &Ui) -> Result<harness::Python> {
+    let engine = harness::Engine::new(harness::EngineOptions::default())?;
+    let loaded =
+        engine.load_module_with(&layout.python_wasm(), &layout.compiled_modules(), || {
+            ui.info("compiling python.wasm for this machine (once per build)…")
+        })?;
+    harness::Python::with_module(
+        engine,
+        loaded.module,
+        &layout.runtime(),
+        pins.guest_layout()?,
+    )
+}
+
+/// The stage context for `pins`, for code that runs the pipeline.
+fn context<'a>(layout: &'a Layout, pins: &'a Pins, global: &Global) -> Result<Context<'a>> {
+    Context::new(layout, pins, global.offline, jobs(global))
+}
+
+/// Ui that stays quiet about stages already up to date (for `run` and
+/// `test`, which build first).
+fn quiet_when_fresh(ui: &Ui) -> Ui {
+    Ui {
+        show_fresh: false,
+        ..ui.clone()
+    }
+}
+
+/// Brings every stage up to date, quietly when nothing is stale.
+fn build_quietly(layout: &Layout, global: &Global, ui: &Ui) -> Result<Pins> {
+    build_then(layout, global, None, &quiet_when_fresh(ui), |cx| {
+        Ok(cx.pins.clone())
+    })
+}

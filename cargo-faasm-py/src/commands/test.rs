@@ -1,0 +1,143 @@
+//! `cargo faasm-py test [SUITE…]`: suites inside python.wasm, gated by
+//! their baselines, with reports.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use fs_err as fs;
+use harness::GuestLayout;
+use harness::runner::{Interpreter, Plan, run_suite};
+use harness::suite::{Baseline, SuiteDef, gate, report};
+
+use super::{build_quietly, jobs, load_python};
+use crate::cli::{Global, TestArgs};
+use crate::layout::Layout;
+use crate::pins::Pins;
+use crate::ui::Ui;
+
+/// Builds what is stale, then runs each suite (all under `pytests/` by
+/// default), writes its reports, and gates it (or blesses its baseline).
+pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result<ExitCode> {
+    let pytests = layout.pytests();
+    let names = if args.suites.is_empty() {
+        harness::suite::definition::names(&pytests)?
+    } else {
+        args.suites.clone()
+    };
+    // Suites are read before building, so a bad suite file or name fails fast.
+    let suites: Vec<SuiteDef> = names
+        .iter()
+        .map(|n| SuiteDef::load(&pytests, n))
+        .collect::<Result<_>>()?;
+    let pins = build_quietly(layout, global, ui)?;
+    for suite in &suites {
+        check_wheels(suite, &pins)?;
+    }
+    let guest = pins.guest_layout()?;
+    let wasm = Arc::new(Interpreter::Wasm(load_python(layout, &pins, ui)?));
+    let jobs = jobs(global);
+    let mut all_ok = true;
+    for suite in suites {
+        let baseline_path = suite.baseline_path();
+        let baseline = Arc::new(Baseline::load(&baseline_path)?);
+        let name = suite.name.clone();
+        let plan = Plan::new(
+            suite,
+            &layout.runtime(),
+            guest,
+            args.ci,
+            args.filter.as_deref(),
+            pytests.join("support"),
+            layout.reports().join("wasm").join(&name),
+        )?;
+        ui.info(&format!(
+            "suite {name}: {} modules{}",
+            plan.modules.len(),
+            if args.ci { " (CI selection)" } else { "" }
+        ));
+        let native_plan = args.native.then(|| Plan {
+            log_dir: layout.reports().join("native").join(&name),
+            ..plan.clone()
+        });
+        let run = run_suite(Arc::new(plan), wasm.clone(), baseline.clone(), jobs);
+        let verdict = gate::judge(&run, &baseline);
+        let native_run = match native_plan {
+            Some(native_plan) => {
+                ui.info(&format!("suite {name}: the same selection natively"));
+                let interp = native_interpreter(layout, &guest)?;
+                let run = run_suite(Arc::new(native_plan), interp, baseline.clone(), jobs);
+                let verdict = gate::judge(&run, &baseline);
+                Some((run, verdict))
+            }
+            None => None,
+        };
+        println!(
+            "{}",
+            report::summary(&run, &verdict, native_run.as_ref().map(|(r, v)| (r, v)))
+        );
+        let reports = layout.reports();
+        fs::create_dir_all(&reports)?;
+        let xml = reports.join(format!("{name}.junit.xml"));
+        fs::write(&xml, report::junit_xml(&run, &verdict))?;
+        let json = reports.join(format!("{name}.json"));
+        fs::write(
+            &json,
+            serde_json::to_string_pretty(&report::json(&run, &verdict))?,
+        )?;
+        ui.info(&format!(
+            "reports: {} and {}",
+            xml.display(),
+            json.display()
+        ));
+        if args.bless {
+            let blessed = gate::bless(&run, &baseline, args.reason.as_deref())?;
+            fs::write(&baseline_path, blessed.render())?;
+            ui.info(&format!("blessed {}", baseline_path.display()));
+        } else if !verdict.ok() {
+            all_ok = false;
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A suite's guest wheels must be in the runtime tree, which the build
+/// fills from `[runtime] wheels` (the build never reads suite files).
+fn check_wheels(suite: &SuiteDef, pins: &Pins) -> Result<()> {
+    let missing: Vec<&str> = suite
+        .deps
+        .iter()
+        .filter(|d| !pins.runtime.wheels.contains(d))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "suite `{}` needs {} in the guest: add {} to `[runtime] wheels` in third-party/sources.toml",
+            suite.name,
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+    }
+    Ok(())
+}
+
+/// The host python with the native wheels, for `--native`.
+fn native_interpreter(layout: &Layout, guest: &GuestLayout) -> Result<Arc<Interpreter>> {
+    let venv = layout.native_env();
+    let python = venv.join("bin/python");
+    // A venv's python links to the base interpreter, whose prefix holds
+    // the standard library.
+    let base = fs::canonicalize(&python)?;
+    let Some(prefix) = base.parent().and_then(|bin| bin.parent()) else {
+        bail!("cannot find the prefix of {}", base.display());
+    };
+    Ok(Arc::new(Interpreter::Native {
+        site_packages: venv.join(guest.site_packages_dir()),
+        stdlib: prefix.join(guest.stdlib_dir()),
+        python,
+    }))
+}
