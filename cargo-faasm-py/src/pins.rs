@@ -261,11 +261,15 @@ impl Artifact {
     }
 }
 
+/// A small pins file for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) const SAMPLE: &str = tests::SAMPLE;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"
+    pub(super) const SAMPLE: &str = r#"
         [debian]
         suite = "trixie"
 

@@ -525,16 +525,6 @@ mod tests {
         }
     }
 
-    const PINS: &str = r#"
-        [debian]
-        suite = "trixie"
-        [artifact.cpython]
-        version = "3.13.5"
-        file = "Python-3.13.5.tar.xz"
-        sha256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
-        sources = [{ url = "https://example.org/Python-3.13.5.tar.xz" }]
-    "#;
-
     fn setup() -> (tempfile::TempDir, Layout, Pins) {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout {
@@ -542,7 +532,7 @@ mod tests {
             target: dir.path().join("target"),
             cache: dir.path().join("cache"),
         };
-        let pins = Pins::parse(PINS).unwrap();
+        let pins = Pins::parse(crate::pins::SAMPLE).unwrap();
         (dir, layout, pins)
     }
 

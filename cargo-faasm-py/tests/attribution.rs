@@ -6,7 +6,7 @@
 mod common;
 
 use harness::runner::{Interpreter, Plan, module_regressions, run_module};
-use harness::suite::{Baseline, CaseOutcome, ModuleResult, Root, Runner, Selection, SuiteDef};
+use harness::suite::{Baseline, CaseOutcome, ModuleResult, SuiteDef};
 
 #[test]
 fn failures_are_charged_to_their_case_and_the_other_trials_run() {
@@ -30,21 +30,9 @@ fn failures_are_charged_to_their_case_and_the_other_trials_run() {
     for (name, text) in files {
         std::fs::write(suite_dir.path().join(name), text).unwrap();
     }
-    let suite = SuiteDef {
-        name: "attribution".into(),
-        dir: suite_dir.path().to_owned(),
-        runner: Runner::Pytest,
-        root: Root::Suite,
-        selection: Selection {
-            modules: vec!["test_*.py".into()],
-            ..Selection::default()
-        },
-        args: vec![],
-        deps: vec![],
-        timeout_secs: 15,
-        memory_mib: 256,
-        ci: None,
-    };
+    let mut suite = SuiteDef::pytest_dir("attribution", suite_dir.path(), &["test_*.py"]);
+    suite.timeout_secs = 15;
+    suite.memory_mib = 256;
     let python = common::python();
     let logs = tempfile::tempdir().unwrap();
     let plan = Plan::new(

@@ -78,6 +78,26 @@ impl GuestLayout {
         Ok(Self::new(version.parse()?))
     }
 
+    /// The layout of an existing runtime tree, from its one
+    /// `lib/python3.N` directory (for hosts that only have the tree).
+    pub fn of_runtime(runtime: &std::path::Path) -> Result<Self> {
+        let lib = runtime.join("lib");
+        let mut found = Vec::new();
+        for entry in fs_err::read_dir(&lib)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(version) = name.strip_prefix("python")
+                && let Ok(version) = version.parse::<PythonVersion>()
+            {
+                found.push(version);
+            }
+        }
+        match found[..] {
+            [version] => Ok(Self::new(version)),
+            [] => bail!("{} holds no python3.N directory", lib.display()),
+            _ => bail!("{} holds more than one python3.N directory", lib.display()),
+        }
+    }
+
     /// The CPython feature version.
     pub fn version(&self) -> PythonVersion {
         self.version
@@ -237,6 +257,18 @@ mod tests {
         assert_eq!(g.libpython(), "libpython3.14.a");
         assert_eq!(g.include_dir(), "include/python3.14");
         assert_eq!(g.build_lib_dir(), "build/lib.wasi-wasm32-3.14");
+    }
+
+    #[test]
+    fn a_runtime_tree_names_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("lib/python3.14/site-packages")).unwrap();
+        let g = GuestLayout::of_runtime(dir.path()).unwrap();
+        assert_eq!(g.short_version(), "3.14");
+        std::fs::create_dir_all(dir.path().join("lib/python3.13")).unwrap();
+        assert!(GuestLayout::of_runtime(dir.path()).is_err());
+        let empty = tempfile::tempdir().unwrap();
+        assert!(GuestLayout::of_runtime(empty.path()).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use harness::GuestLayout;
 use harness::runner::{Interpreter, Plan, run_suite};
-use harness::suite::{Baseline, CaseOutcome, Root, Runner, Selection, SuiteDef, gate};
+use harness::suite::{Baseline, CaseOutcome, SuiteDef, gate};
 
 #[test]
 fn a_module_that_cannot_start_is_a_regression() {
@@ -15,21 +15,9 @@ fn a_module_that_cannot_start_is_a_regression() {
     for name in ["test_a.py", "test_b.py"] {
         std::fs::write(suite_dir.path().join(name), "def test_x():\n    pass\n").unwrap();
     }
-    let suite = SuiteDef {
-        name: "lost".into(),
-        dir: suite_dir.path().to_owned(),
-        runner: Runner::Pytest,
-        root: Root::Suite,
-        selection: Selection {
-            modules: vec!["test_*.py".into()],
-            ..Selection::default()
-        },
-        args: vec![],
-        deps: vec![],
-        timeout_secs: 30,
-        memory_mib: 64,
-        ci: None,
-    };
+    let mut suite = SuiteDef::pytest_dir("lost", suite_dir.path(), &["test_*.py"]);
+    suite.timeout_secs = 30;
+    suite.memory_mib = 64;
     let logs = tempfile::tempdir().unwrap();
     let plan = Plan::new(
         suite,

@@ -2,7 +2,9 @@
 and the marker of python.wasm's own refusals.
 
 Each record is one JSON line appended to $FAASM_PY_REPORT and flushed at
-once, so a trap or a timeout loses nothing already written.
+once, so a trap or a timeout loses nothing already written. The file stays
+open between records; a test that closes every descriptor (some do) only
+makes the next record reopen it.
 """
 import json
 import os
@@ -14,8 +16,25 @@ REPORT = os.environ.get("FAASM_PY_REPORT")
 # such an error is reported as skipped, with the message.
 UNAVAILABLE = "not available on wasm32-wasi"
 
+_file = None
+
+
+def _open():
+    global _file
+    _file = open(REPORT, "a", encoding="utf-8")
+    return _file
+
 
 def write(record):
-    if REPORT:
-        with open(REPORT, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+    if not REPORT:
+        return
+    line = json.dumps(record) + "\n"
+    try:
+        f = _file if _file is not None and not _file.closed else _open()
+        f.write(line)
+        f.flush()
+    except (OSError, ValueError):
+        # The descriptor went away under us (closed by a test): reopen once.
+        f = _open()
+        f.write(line)
+        f.flush()

@@ -82,6 +82,27 @@ pub struct SuiteDef {
 }
 
 impl SuiteDef {
+    /// A pytest suite of the test files in `dir` matching `patterns`, with
+    /// generous limits (5 minutes, 2 GiB per module): for suites made on the
+    /// fly, such as a test's own.
+    pub fn pytest_dir(name: &str, dir: &Path, patterns: &[&str]) -> Self {
+        Self {
+            name: name.to_owned(),
+            dir: dir.to_owned(),
+            runner: Runner::Pytest,
+            root: Root::Suite,
+            selection: Selection {
+                modules: patterns.iter().map(|p| (*p).to_owned()).collect(),
+                ..Selection::default()
+            },
+            args: Vec::new(),
+            deps: Vec::new(),
+            timeout_secs: 300,
+            memory_mib: 2048,
+            ci: None,
+        }
+    }
+
     /// Reads and checks `<pytests>/<name>/suite.toml`.
     pub fn load(pytests: &Path, name: &str) -> Result<Self> {
         let plain = !name.is_empty()
