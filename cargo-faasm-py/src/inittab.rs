@@ -1,7 +1,8 @@
 //! The generated `main.c` of python.wasm: an inittab of statically linked
 //! extension modules registered under their dotted names, and the working
 //! directory taken from `$PWD` (WASI preview 1 has no working directory of its
-//! own, so the host names one).
+//! own, so the host names one). It defines `faasm_py_main`, which the
+//! program's C++ `main` calls (`third-party/shims/main-uncaught-exceptions.cpp`).
 
 use std::fmt::Write;
 
@@ -76,7 +77,8 @@ pub fn main_c(entries: &[Entry]) -> Result<String> {
     }
     c.push_str(
         "    {NULL, NULL},\n};\n\n\
-         int main(int argc, char **argv) {\n\
+         /* Called by the program's C++ main, which handles uncaught C++ exceptions. */\n\
+         int faasm_py_main(int argc, char **argv) {\n\
          \x20   const char *pwd = getenv(\"PWD\");\n\
          \x20   if (pwd != NULL && pwd[0] != '\\0' && chdir(pwd) != 0) {\n\
          \x20       fprintf(stderr, \"python.wasm: cannot enter the working directory %s: %s\\n\",\n\

@@ -119,6 +119,11 @@ impl Layout {
     pub fn toolchain(&self) -> PathBuf {
         self.out().join("toolchain")
     }
+    /// The C++ runtime and `bin/clang++` (a link to the `cxx-runtime`
+    /// stage's output).
+    pub fn cxx_runtime(&self) -> PathBuf {
+        self.out().join("cxx-runtime")
+    }
     /// The host python with native builds of the packages (the reference).
     pub fn native_env(&self) -> PathBuf {
         self.out().join("native")

@@ -39,8 +39,10 @@ const COMPLETE: &str = ".complete";
 pub enum StageId {
     /// Every pinned input into the download cache.
     Fetch,
-    /// The C/C++ compiler for wasm32-wasi.
+    /// The C compiler for wasm32-wasi.
     Toolchain,
+    /// The C++ runtime (with exceptions) and `clang++`.
+    CxxRuntime,
     /// The native build python.
     HostPython,
     /// zlib for wasm32.
@@ -70,9 +72,10 @@ pub enum StageId {
 impl StageId {
     /// The built-in stages, in pipeline order (packages go between
     /// `build-tools` and `link`).
-    pub const BUILTIN: [StageId; 13] = [
+    pub const BUILTIN: [StageId; 14] = [
         StageId::Fetch,
         StageId::Toolchain,
+        StageId::CxxRuntime,
         StageId::HostPython,
         StageId::Zlib,
         StageId::Bzip2,
@@ -91,6 +94,7 @@ impl StageId {
         match self {
             StageId::Fetch => "fetch",
             StageId::Toolchain => "toolchain",
+            StageId::CxxRuntime => "cxx-runtime",
             StageId::HostPython => "host-python",
             StageId::Zlib => "zlib",
             StageId::Bzip2 => "bzip2",

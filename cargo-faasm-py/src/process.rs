@@ -182,6 +182,58 @@ impl Cmd {
         Ok(())
     }
 
+    /// Runs to completion without a log (for commands run side by side);
+    /// returns the command line and its output, to be logged afterwards,
+    /// and whether it succeeded.
+    pub fn run_captured(&self) -> (Result<()>, String) {
+        let mut text = format!("$ {}\n", self.display());
+        let result = match self.command().output() {
+            Ok(out) => {
+                text.push_str(&String::from_utf8_lossy(&out.stdout));
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(anyhow::anyhow!("`{}` failed ({})", self.name(), out.status))
+                }
+            }
+            Err(e) => Err(self.spawn_error(e)),
+        };
+        (result, text)
+    }
+
+    /// Runs `commands`, up to `jobs` at a time, logging each one's output
+    /// as a block; fails with the first failure (after all have ended).
+    pub fn run_all(commands: Vec<Cmd>, jobs: usize, log: &mut Log) -> Result<()> {
+        let queue = Mutex::new(commands.into_iter().enumerate());
+        let results = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.max(1) {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((index, cmd)) = next else { break };
+                        let done = cmd.run_captured();
+                        results
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((index, done));
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+        results.sort_by_key(|(index, _)| *index);
+        let mut first_error = None;
+        for (_, (result, text)) in results {
+            log.note(text.trim_end());
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// Runs to completion and returns its stdout; stderr goes to the log.
     pub fn output(&self, log: &mut Log) -> Result<String> {
         log.note(&format!("$ {}", self.display()));

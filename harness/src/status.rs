@@ -105,6 +105,16 @@ pub(crate) fn classify(err: &wasmtime::Error, elapsed: Duration, deadline_set: b
         .downcast_ref::<WasmBacktrace>()
         .map(WasmBacktrace::frames)
         .unwrap_or_default();
+    if err.downcast_ref::<wasmtime::ThrownException>().is_some() {
+        // A wasm `throw` no handler caught: a C++ exception (or a longjmp
+        // without its setjmp) that left the program.
+        return Status::Trapped {
+            reason: with_frames(
+                "uncaught exception (a C++ exception nothing caught)",
+                frames,
+            ),
+        };
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) if deadline_set => Status::TimedOut {
             after: elapsed,

@@ -176,6 +176,7 @@ impl Stage for Sqlite {
             [amalgamation.join("sqlite3.c")],
             CFLAGS.split_whitespace(),
             &amalgamation,
+            cx.jobs,
             log,
         )?;
         tc.archive(&out.join("lib/libsqlite3.a"), &objects, log)?;

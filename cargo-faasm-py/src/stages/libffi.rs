@@ -80,7 +80,7 @@ impl Stage for Libffi {
         flags.push("-Werror".into());
         flags.push(format!("-I{}", include.display()));
         flags.push(format!("-I{}", private.display()));
-        let objects = tc.compile(sources, &flags, &out.join("obj"), log)?;
+        let objects = tc.compile(sources, &flags, &out.join("obj"), cx.jobs, log)?;
         tc.archive(&out.join("lib/libffi.a"), &objects, log)
     }
 }

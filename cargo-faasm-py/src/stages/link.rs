@@ -27,6 +27,8 @@ const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program.
 const PROGRAM_SHIMS: &[&str] = &["dlfcn-program.c"];
+/// The program's `main`, in C++: it reports uncaught C++ exceptions.
+const PROGRAM_MAIN: &str = "main-uncaught-exceptions.cpp";
 /// wasi-libc leaves long double out of printf/scanf unless asked; numpy
 /// parses and prints `np.longdouble` (otherwise `strtold` aborts).
 const EXTRA_LIBS: &[&str] = &["-lc-printscan-long-double"];
@@ -63,7 +65,7 @@ impl Stage for Link {
         StageId::Link
     }
     fn deps(&self) -> Vec<StageId> {
-        let mut deps = vec![StageId::Toolchain, StageId::Cpython];
+        let mut deps = vec![StageId::Toolchain, StageId::CxxRuntime, StageId::Cpython];
         deps.extend(self.packages.iter().cloned());
         deps
     }
@@ -79,14 +81,17 @@ impl Stage for Link {
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         // The manifests are outputs of the package stages, whose
         // fingerprints are already inputs of this one.
-        for shim in PROGRAM_SHIMS {
+        for shim in PROGRAM_SHIMS.iter().chain([&PROGRAM_MAIN]) {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
         }
         Ok(())
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
-        let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
+        let tc = Toolchain::with_cxx(
+            &cx.output(&StageId::Toolchain)?,
+            &cx.output(&StageId::CxxRuntime)?,
+        );
         let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
         let manifests = self.manifests(cx)?;
         log.step("check duplicate symbols");
@@ -110,9 +115,17 @@ impl Stage for Link {
             .chain(PROGRAM_SHIMS.iter().map(|s| cx.layout.shims().join(s)));
         let mut flags = cpython.cflags.clone();
         flags.push(format!("-I{}", cpython.include.display()));
-        let objects = tc.compile(sources, &flags, out, log)?;
+        let mut objects = tc.compile(sources, &flags, out, cx.jobs, log)?;
+        objects.extend(tc.compile(
+            [cx.layout.shims().join(PROGRAM_MAIN)],
+            ["-O2"],
+            out,
+            cx.jobs,
+            log,
+        )?);
         log.step("link python.wasm");
-        // The C++ driver, so that packages' C++ code gets libc++ and libc++abi.
+        // The C++ driver, so that packages' C++ code gets libc++ and
+        // libc++abi (with the unwinder).
         Cmd::new(tc.tool("clang++"))
             .args(&cpython.ldflags)
             .args(LINK_FLAGS)

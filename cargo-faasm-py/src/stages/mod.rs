@@ -1,10 +1,12 @@
-//! The pipeline's stages, in order: fetch → toolchain → host python → C
+//! The pipeline's stages, in order: fetch → toolchain (and its C++
+//! runtime) → host python → C
 //! libraries (and libffi) → cpython → build tools → packages → link →
 //! runtime (and the native reference).
 
 pub mod build_tools;
 mod clibs;
 pub mod cpython;
+pub mod cxx_runtime;
 mod fetch;
 pub mod host_python;
 mod libffi;
@@ -32,6 +34,7 @@ pub fn all(pins: &Pins) -> Result<Vec<Box<dyn Stage>>> {
     let mut stages: Vec<Box<dyn Stage>> = vec![
         Box::new(fetch::Fetch),
         Box::new(toolchain::ToolchainStage),
+        Box::new(cxx_runtime::CxxRuntime),
         Box::new(host_python::HostPython),
         Box::new(clibs::Zlib),
         Box::new(clibs::Bzip2),

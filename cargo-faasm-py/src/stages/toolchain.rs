@@ -19,37 +19,58 @@ use crate::process::{Cmd, Log};
 
 /// The target triple everything is compiled for.
 pub const TARGET: &str = "wasm32-wasip1";
-const SYSROOT_DEBS: [&str; 4] = ["wasi-libc", "libcxx", "libcxxabi", "clang-rt"];
+/// wasi-libc, and the compiler-rt builtins of the LLVM release zig's clang
+/// is (the C++ runtime is the `cxx-runtime` stage's).
+const SYSROOT_DEBS: [&str; 2] = ["wasi-libc", "clang-rt"];
+/// Where the builtins package keeps the library.
+const BUILTINS_IN_DEB: &str = "usr/lib/llvm-22/lib/clang/22/lib/wasi/libclang_rt.builtins-wasm32.a";
 
 /// The `toolchain` stage.
 pub struct ToolchainStage;
 
-/// The toolchain as later stages use it.
+/// The toolchain as later stages use it: the C compiler and binutils, and,
+/// for stages that compile C++, the `clang++` of the `cxx-runtime` stage.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
     bin: PathBuf,
+    clang_cxx: Option<PathBuf>,
 }
 
 impl Toolchain {
-    /// The toolchain in the `toolchain` stage's output `out`.
+    /// The C toolchain in the `toolchain` stage's output `out`.
     pub fn at(out: &Path) -> Self {
         Self {
             bin: out.join("bin"),
+            clang_cxx: None,
         }
     }
 
-    /// One of the wrappers: `clang`, `clang++`, `llvm-ar`, `llvm-ranlib`,
-    /// `wasm-ld`.
+    /// The toolchain with C++: `toolchain` and `cxx-runtime` outputs.
+    pub fn with_cxx(out: &Path, cxx_runtime_out: &Path) -> Self {
+        Self {
+            bin: out.join("bin"),
+            clang_cxx: Some(super::cxx_runtime::clang_cxx(cxx_runtime_out)),
+        }
+    }
+
+    /// One of the wrappers: `clang`, `clang++` (with C++ only),
+    /// `llvm-ar`, `llvm-ranlib`, `wasm-ld`.
     pub fn tool(&self, name: &str) -> PathBuf {
-        self.bin.join(name)
+        match (name, &self.clang_cxx) {
+            ("clang++", Some(cxx)) => cxx.clone(),
+            _ => self.bin.join(name),
+        }
     }
 
     /// `CC`, `CXX`, `AR` … as autotools and meson expect them, and `PATH`
     /// with the wrappers first.
     pub fn configure_env(&self, cmd: Cmd) -> Cmd {
+        let cmd = match &self.clang_cxx {
+            Some(cxx) => cmd.env("CXX", cxx),
+            None => cmd.env_remove("CXX"),
+        };
         cmd.env("CC", self.tool("clang"))
             .env("CPP", format!("{} -E", self.tool("clang").display()))
-            .env("CXX", self.tool("clang++"))
             .env("AR", self.tool("llvm-ar"))
             .env("RANLIB", self.tool("llvm-ranlib"))
             .env("PATH", path_with(&[&self.bin]))
@@ -58,28 +79,46 @@ impl Toolchain {
             .env_remove("PKG_CONFIG_PATH")
     }
 
-    /// Compiles each C source to `<objects>/<stem>.o` with `flags`.
+    /// Compiles each source to `<objects>/<stem>.o` with `flags`, `jobs` at
+    /// a time: C and assembly with `clang`, C++ (`.cpp`, `.cc`) with
+    /// `clang++` when the toolchain has C++, else with `clang` (which takes
+    /// C++ by the extension; the caller then gives the C++ flags).
     pub fn compile<S: AsRef<std::ffi::OsStr>>(
         &self,
         sources: impl IntoIterator<Item = PathBuf>,
         flags: impl IntoIterator<Item = S> + Clone,
         objects: &Path,
+        jobs: usize,
         log: &mut Log,
     ) -> Result<Vec<PathBuf>> {
         fs::create_dir_all(objects)?;
         let mut compiled = Vec::new();
+        let mut commands = Vec::new();
         for source in sources {
             let stem = source.file_stem().unwrap_or_default().to_string_lossy();
             let object = objects.join(format!("{stem}.o"));
-            Cmd::new(self.tool("clang"))
-                .args(flags.clone())
-                .arg("-c")
-                .arg(&source)
-                .arg("-o")
-                .arg(&object)
-                .run(log)?;
+            if compiled.contains(&object) {
+                bail!(
+                    "two sources would compile to {}; compile them into different directories",
+                    object.display()
+                );
+            }
+            let is_cxx = source.extension().is_some_and(|e| e == "cpp" || e == "cc");
+            let compiler = match (is_cxx, &self.clang_cxx) {
+                (true, Some(cxx)) => cxx.clone(),
+                _ => self.tool("clang"),
+            };
+            commands.push(
+                Cmd::new(compiler)
+                    .args(flags.clone())
+                    .arg("-c")
+                    .arg(&source)
+                    .arg("-o")
+                    .arg(&object),
+            );
             compiled.push(object);
         }
+        Cmd::run_all(commands, jobs, log)?;
         Ok(compiled)
     }
 
@@ -137,7 +176,8 @@ impl Stage for ToolchainStage {
     }
 }
 
-fn wasi_sdk_path() -> Option<PathBuf> {
+/// `$WASI_SDK_PATH`: a wasi-sdk to use instead of zig and Debian's sysroot.
+pub fn wasi_sdk_path() -> Option<PathBuf> {
     std::env::var_os("WASI_SDK_PATH")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
@@ -155,10 +195,6 @@ fn write_wasi_sdk_wrappers(sdk: &Path, bin: &Path) -> Result<()> {
         sysroot.display()
     );
     write_script(&bin.join("clang"), &format!("{cc} \"$@\""))?;
-    write_script(
-        &bin.join("clang++"),
-        &format!("{cc} --driver-mode=g++ \"$@\""),
-    )?;
     for tool in ["wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm"] {
         write_script(
             &bin.join(tool),
@@ -188,15 +224,8 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
             .run(log)?;
     }
     let usr = root.join("usr");
-    let libcxx_include = usr.join("lib/llvm-19/include/wasm32-wasi/c++/v1");
-    let libcxx_lib = usr.join("lib/wasm32-wasi");
-    let builtins = usr.join("lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a");
-    for needed in [
-        &libcxx_include,
-        &libcxx_lib,
-        &builtins,
-        &usr.join("include/wasm32-wasip1"),
-    ] {
+    let builtins = root.join(BUILTINS_IN_DEB);
+    for needed in [&builtins, &usr.join("include/wasm32-wasip1")] {
         if !needed.exists() {
             bail!("the sysroot packages did not provide {}", needed.display());
         }
@@ -221,14 +250,6 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
         bin.display()
     );
     write_script(&bin.join("clang"), &format!("{cc} \"$@\""))?;
-    write_script(
-        &bin.join("clang++"),
-        &format!(
-            "{cc} --driver-mode=g++ -nostdinc++ -isystem '{}' -L '{}' \"$@\"",
-            libcxx_include.display(),
-            libcxx_lib.display()
-        ),
-    )?;
     for (tool, sub) in [
         ("wasm-ld", "wasm-ld"),
         ("llvm-ar", "ar"),
@@ -239,8 +260,8 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
     Ok(())
 }
 
-/// Compiles and links a C and a C++ program, so a broken toolchain fails
-/// here, with its own log, rather than deep inside CPython's configure.
+/// Compiles and links a C program, so a broken toolchain fails here, with
+/// its own log, rather than deep inside CPython's configure.
 fn smoke_test(tc: &Toolchain, out: &Path, log: &mut Log) -> Result<()> {
     log.step("smoke test");
     let dir = out.join("smoke");
@@ -249,23 +270,8 @@ fn smoke_test(tc: &Toolchain, out: &Path, log: &mut Log) -> Result<()> {
         dir.join("hello.c"),
         "#include <math.h>\n#include <stdio.h>\nint main(void) { printf(\"%g\\n\", log2(8.0)); return 0; }\n",
     )?;
-    fs::write(
-        dir.join("hello.cpp"),
-        "#include <string>\n#include <vector>\nint main() { std::vector<std::string> v{\"a\"}; return (int)v.size() - 1; }\n",
-    )?;
     Cmd::new(tc.tool("clang"))
         .args(["-O2", "hello.c", "-o", "hello-c.wasm"])
         .cwd(&dir)
-        .run(log)?;
-    Cmd::new(tc.tool("clang++"))
-        .args([
-            "-O2",
-            "-fno-exceptions",
-            "hello.cpp",
-            "-o",
-            "hello-cpp.wasm",
-        ])
-        .cwd(&dir)
-        .run(log)?;
-    Ok(())
+        .run(log)
 }

@@ -28,7 +28,10 @@ const WASI_DEFINES: &[&str] = &[
 
 /// Builds `package` with its vendored meson into `out`.
 pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) -> Result<()> {
-    let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
+    let tc = Toolchain::with_cxx(
+        &cx.output(&StageId::Toolchain)?,
+        &cx.output(&StageId::CxxRuntime)?,
+    );
     let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
     let tools = build_tools::bin(&cx.output(&StageId::BuildTools)?);
 
@@ -339,7 +342,7 @@ fn build_shims(
         .shims
         .iter()
         .map(|shim| cx.layout.shims().join(shim));
-    let objects = tc.compile(sources, ["-O2"], &dir, log)?;
+    let objects = tc.compile(sources, ["-O2"], &dir, cx.jobs, log)?;
     let archive = dir.join("libshims.a");
     tc.archive(&archive, &objects, log)?;
     Ok(archive)

@@ -45,6 +45,7 @@ impl Stage for PackageStage {
     fn deps(&self) -> Vec<StageId> {
         vec![
             StageId::Toolchain,
+            StageId::CxxRuntime,
             StageId::HostPython,
             StageId::Cpython,
             StageId::BuildTools,

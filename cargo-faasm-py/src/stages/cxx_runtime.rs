@@ -1,0 +1,323 @@
+//! `cxx-runtime`: libc++, libc++abi and libunwind for wasm32-wasip1 with
+//! WebAssembly exception handling (the standard "exnref" encoding that
+//! wasmtime runs), and the `clang++` that compiles and links against them.
+//!
+//! The sources are LLVM's, as the pinned zig wheel carries them
+//! (`ziglang/lib/{libcxx,libcxxabi,libunwind}`: the same LLVM release as
+//! zig's clang); the installed headers are Debian's LLVM wasm32 libc++
+//! headers of that release, with their `__config_site` (single-threaded, no
+//! filesystem). Every C++ file the toolchain compiles gets wasm exceptions
+//! unless it asks for `-fno-exceptions`: clang's own default on wasm32
+//! compiles `try` but silently drops every `catch`. libunwind's two objects
+//! (the wasm unwinder and the `__cpp_exception` tag, which no LLVM source
+//! defines) are merged into libc++abi, as LLVM's
+//! `LIBCXXABI_STATICALLY_LINK_UNWINDER_IN_STATIC_LIBRARY` does, so the
+//! driver's own `-lc++abi` brings them in and no link line needs more.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use fs_err as fs;
+
+use super::toolchain::{Toolchain, wasi_sdk_path};
+use super::util::{publish_link, write_script};
+use crate::digest::Fingerprint;
+use crate::pipeline::{Stage, StageContext, StageId};
+use crate::process::{Cmd, Log};
+
+/// What every C++ file is compiled with unless it says `-fno-exceptions`.
+pub const EXCEPTIONS: &[&str] = &["-fwasm-exceptions", "-mllvm", "-wasm-use-legacy-eh=false"];
+/// The Debian package with the LLVM wasm32 libc++ headers.
+const HEADERS_DEB: &str = "libcxx-headers";
+/// Where that package keeps them.
+const HEADERS_IN_DEB: &str = "usr/lib/llvm-22/include/wasm32-wasi/c++/v1";
+/// The LLVM release both the headers and zig's sources must be.
+const LIBCPP_VERSION: &str = "_LIBCPP_VERSION 220108";
+
+/// libc++'s sources for this configuration (threads and filesystem off,
+/// random_device and localization on; `operator new` comes from
+/// libc++abi): relative to `libcxx/src`.
+const LIBCXX_SOURCES: &[&str] = &[
+    "algorithm.cpp",
+    "any.cpp",
+    "bind.cpp",
+    "call_once.cpp",
+    "charconv.cpp",
+    "chrono.cpp",
+    "error_category.cpp",
+    "exception.cpp",
+    "expected.cpp",
+    "filesystem/filesystem_clock.cpp",
+    "filesystem/filesystem_error.cpp",
+    "filesystem/path.cpp",
+    "functional.cpp",
+    "hash.cpp",
+    "memory.cpp",
+    "memory_resource.cpp",
+    "new_handler.cpp",
+    "new_helpers.cpp",
+    "optional.cpp",
+    "print.cpp",
+    "random_shuffle.cpp",
+    "ryu/d2fixed.cpp",
+    "ryu/d2s.cpp",
+    "ryu/f2s.cpp",
+    "stdexcept.cpp",
+    "string.cpp",
+    "system_error.cpp",
+    "typeinfo.cpp",
+    "valarray.cpp",
+    "variant.cpp",
+    "vector.cpp",
+    "verbose_abort.cpp",
+    "random.cpp",
+    "fstream.cpp",
+    "ios.cpp",
+    "ios.instantiations.cpp",
+    "iostream.cpp",
+    "locale.cpp",
+    "ostream.cpp",
+    "regex.cpp",
+    "strstream.cpp",
+];
+/// libc++abi's sources with exceptions on and threads off (not
+/// `cxa_noexception.cpp`, not `cxa_thread_atexit.cpp`): relative to
+/// `libcxxabi/src`.
+const LIBCXXABI_SOURCES: &[&str] = &[
+    "abort_message.cpp",
+    "cxa_aux_runtime.cpp",
+    "cxa_default_handlers.cpp",
+    "cxa_demangle.cpp",
+    "cxa_exception.cpp",
+    "cxa_exception_storage.cpp",
+    "cxa_guard.cpp",
+    "cxa_handlers.cpp",
+    "cxa_personality.cpp",
+    "cxa_vector.cpp",
+    "cxa_virtual.cpp",
+    "fallback_malloc.cpp",
+    "private_typeinfo.cpp",
+    "stdlib_exception.cpp",
+    "stdlib_new_delete.cpp",
+    "stdlib_stdexcept.cpp",
+    "stdlib_typeinfo.cpp",
+];
+/// The tag of every C++ exception (its payload: the `_Unwind_Exception`
+/// pointer). LLVM defines it only in a compiler-rt file that Debian builds
+/// without exception handling, so empty.
+const CPP_EXCEPTION_TAG: &str =
+    ".globl __cpp_exception\n.tagtype __cpp_exception i32\n__cpp_exception:\n";
+
+/// A C++ program the stage compiles and links as its last step: throw,
+/// catch by base type, a destructor on the way.
+const SMOKE_TEST: &str = r#"#include <stdexcept>
+#include <string>
+struct Guard { int *n; ~Guard() { ++*n; } };
+static int thrower(int *n) { Guard g{n}; throw std::out_of_range(std::to_string(*n)); }
+int main() {
+    int n = 0;
+    try { thrower(&n); } catch (const std::logic_error &) { return n == 1 ? 0 : 2; }
+    return 1;
+}
+"#;
+
+/// The `cxx-runtime` stage.
+pub struct CxxRuntime;
+
+/// `bin/clang++` in the stage output.
+pub fn clang_cxx(out: &Path) -> PathBuf {
+    out.join("bin/clang++")
+}
+
+impl Stage for CxxRuntime {
+    fn id(&self) -> StageId {
+        StageId::CxxRuntime
+    }
+    fn deps(&self) -> Vec<StageId> {
+        // The sources come with the toolchain's zig.
+        vec![StageId::Toolchain]
+    }
+    fn recipe(&self) -> &'static [&'static str] {
+        &[include_str!("cxx_runtime.rs")]
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        if wasi_sdk_path().is_none() {
+            fp.add(HEADERS_DEB, &cx.pins.get(HEADERS_DEB)?.sha256);
+        }
+        Ok(())
+    }
+
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let toolchain_out = cx.output(&StageId::Toolchain)?;
+        let tc = Toolchain::at(&toolchain_out);
+        fs::create_dir_all(out.join("bin"))?;
+        match wasi_sdk_path() {
+            // A wasi-sdk brings its own C++ runtime; only the flags are ours.
+            Some(sdk) => write_script(
+                &clang_cxx(out),
+                &format!(
+                    "exec '{}' --driver-mode=g++ {} \"$@\"",
+                    tc.tool("clang").display(),
+                    EXCEPTIONS.join(" ")
+                ),
+            )
+            .map(|()| log.note(&format!("using the C++ runtime of {}", sdk.display())))?,
+            None => build_runtime(cx, &tc, &toolchain_out, out, log)?,
+        }
+        smoke_test(&clang_cxx(out), out, log)
+    }
+
+    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
+        publish_link(out, &cx.layout.cxx_runtime())
+    }
+}
+
+fn build_runtime(
+    cx: &StageContext,
+    tc: &Toolchain,
+    toolchain_out: &Path,
+    out: &Path,
+    log: &mut Log,
+) -> Result<()> {
+    let llvm = toolchain_out.join("zig/ziglang/lib");
+    log.step("headers");
+    let debs = out.join("deb");
+    Cmd::new("dpkg-deb")
+        .arg("-x")
+        .arg(cx.fetcher.get(HEADERS_DEB, log)?)
+        .arg(&debs)
+        .run(log)?;
+    let headers = out.join("include/c++/v1");
+    if let Some(parent) = headers.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::rename(debs.join(HEADERS_IN_DEB), &headers)?;
+    fs::remove_dir_all(&debs)?;
+    // cxxabi.h comes with libc++abi's sources (Debian ships it in another
+    // package, byte-identical).
+    for header in ["cxxabi.h", "__cxxabi_config.h"] {
+        fs::copy(
+            llvm.join("libcxxabi/include").join(header),
+            headers.join(header),
+        )?;
+    }
+    for (what, config) in [
+        ("Debian's headers", headers.join("__config")),
+        ("zig's libc++ sources", llvm.join("libcxx/include/__config")),
+    ] {
+        if !fs::read_to_string(&config)?.contains(LIBCPP_VERSION) {
+            bail!(
+                "{what} are not the LLVM release this recipe is for ({LIBCPP_VERSION}, in {})",
+                config.display()
+            );
+        }
+    }
+
+    let include = |dir: &str| format!("-I{}", llvm.join(dir).display());
+    let mut base: Vec<String> = ["-O2", "-DNDEBUG"].map(String::from).to_vec();
+    base.extend(EXCEPTIONS.iter().map(|f| f.to_string()));
+    let mut cxx_base = base.clone();
+    cxx_base.extend([
+        "-std=c++23".into(),
+        "-nostdinc++".into(),
+        format!("-isystem{}", headers.display()),
+        "-fstrict-aliasing".into(),
+        "-faligned-allocation".into(),
+        "-fsized-deallocation".into(),
+    ]);
+
+    log.step("libunwind");
+    let objects = out.join("obj");
+    let mut unwind_flags = base.clone();
+    unwind_flags.extend([
+        // Otherwise a non-ELF target exports with __declspec(dllexport).
+        "-D_LIBUNWIND_HIDE_SYMBOLS".into(),
+        include("libunwind/include"),
+        "-Wno-c23-extensions".into(),
+    ]);
+    let tag = objects.join("cpp_exception_tag.S");
+    fs::create_dir_all(&objects)?;
+    fs::write(&tag, CPP_EXCEPTION_TAG)?;
+    let mut unwind = tc.compile(
+        [llvm.join("libunwind/src/Unwind-wasm.c"), tag],
+        &unwind_flags,
+        &objects.join("unwind"),
+        cx.jobs,
+        log,
+    )?;
+
+    log.step("libc++abi");
+    let mut abi_flags = cxx_base.clone();
+    abi_flags.extend([
+        "-D_LIBCXXABI_BUILDING_LIBRARY".into(),
+        "-D_LIBCPP_BUILDING_LIBRARY".into(),
+        "-D_LIBCXXABI_HAS_NO_THREADS".into(),
+        "-DLIBCXXABI_USE_LLVM_UNWINDER".into(),
+        include("libcxxabi/include"),
+        include("libcxx/src"),
+        include("libunwind/include"),
+    ]);
+    let mut abi = tc.compile(
+        LIBCXXABI_SOURCES
+            .iter()
+            .map(|s| llvm.join("libcxxabi/src").join(s)),
+        &abi_flags,
+        &objects.join("cxxabi"),
+        cx.jobs,
+        log,
+    )?;
+    abi.append(&mut unwind);
+
+    log.step("libc++");
+    let mut cxx_flags = cxx_base;
+    cxx_flags.extend([
+        "-fvisibility=hidden".into(),
+        "-fvisibility-inlines-hidden".into(),
+        "-D_LIBCPP_BUILDING_LIBRARY".into(),
+        "-D_LIBCPP_REMOVE_TRANSITIVE_INCLUDES".into(),
+        // The real libc++abi provides exception, new_handler and typeinfo.
+        "-DLIBCXX_BUILDING_LIBCXXABI".into(),
+        include("libcxx/src"),
+        // charconv parses floats with LLVM libc's shared code.
+        include("libcxx/libc"),
+        "-DLIBC_NAMESPACE=__llvm_libc_common_utils".into(),
+    ]);
+    let cxx = tc.compile(
+        LIBCXX_SOURCES
+            .iter()
+            .map(|s| llvm.join("libcxx/src").join(s)),
+        &cxx_flags,
+        &objects.join("cxx"),
+        cx.jobs,
+        log,
+    )?;
+
+    log.step("archives");
+    tc.archive(&out.join("lib/libc++abi.a"), &abi, log)?;
+    tc.archive(&out.join("lib/libc++.a"), &cxx, log)?;
+    fs::remove_dir_all(&objects)?;
+
+    write_script(
+        &clang_cxx(out),
+        &format!(
+            "exec '{}' --driver-mode=g++ -nostdinc++ -isystem '{}' -L '{}' {} \"$@\"",
+            tc.tool("clang").display(),
+            headers.display(),
+            out.join("lib").display(),
+            EXCEPTIONS.join(" ")
+        ),
+    )
+}
+
+/// Compiles and links a program that throws and catches, so a broken
+/// runtime fails here rather than deep inside a package build.
+fn smoke_test(clang_cxx: &Path, out: &Path, log: &mut Log) -> Result<()> {
+    log.step("smoke test");
+    let dir = out.join("smoke");
+    fs::create_dir_all(&dir)?;
+    fs::write(dir.join("throw.cpp"), SMOKE_TEST)?;
+    Cmd::new(clang_cxx)
+        .args(["-O2", "throw.cpp", "-o", "throw.wasm"])
+        .cwd(&dir)
+        .run(log)
+}
