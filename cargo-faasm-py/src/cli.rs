@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Environment variable that selects the CPython version, like `--python`.
+pub const PYTHON_ENV: &str = "FAASM_PY_PYTHON";
+
 /// `cargo …` as cargo runs a subcommand.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap::builder::Styles::default())]
@@ -38,6 +41,10 @@ pub struct Global {
     /// [default: $FAASM_PY_CACHE, else ~/.cache/faasm-py].
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// The CPython version to build and run (one of `[python.versions]` in
+    /// third-party/sources.toml) [default: `[python] default`].
+    #[arg(long, global = true, value_name = "X.Y", env = PYTHON_ENV)]
+    pub python: Option<String>,
     /// Never download: every input must already be in the cache.
     #[arg(long, global = true)]
     pub offline: bool,

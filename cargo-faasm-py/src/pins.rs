@@ -26,6 +26,35 @@ pub struct Pins {
     /// What the runtime tree holds besides CPython and the packages.
     #[serde(default)]
     pub runtime: Runtime,
+    /// Which CPython versions can be built, and which is the default.
+    #[serde(default)]
+    pub python: PythonVersions,
+    /// The version [`Pins::select_python`] chose (`None` before it runs, or
+    /// when the pins name no versions).
+    #[serde(skip)]
+    pub selected: Option<String>,
+}
+
+/// `[python]`: the CPython versions this tool builds.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonVersions {
+    /// The version built unless `--python X.Y` picks another.
+    pub default: Option<String>,
+    /// Each version (`"3.13"`) and what it changes.
+    #[serde(default)]
+    pub versions: BTreeMap<String, PythonVersion>,
+}
+
+/// `[python.versions."X.Y"]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonVersion {
+    /// Artifacts that take the place of others when this version is built
+    /// (role → artifact): its CPython source, and the wheels made for its
+    /// ABI (build tools, native reference wheels).
+    #[serde(default)]
+    pub replace: BTreeMap<String, String>,
 }
 
 /// `[runtime]`: the guest's read-only tree.
@@ -92,6 +121,9 @@ pub struct Artifact {
     pub sha256: String,
     /// Where it can be had, tried in order.
     pub sources: Vec<Source>,
+    /// What to tell the user when no source delivers (e.g. where else the
+    /// file can be had).
+    pub hint: Option<String>,
 }
 
 /// One place an artifact can be had; tried in order.
@@ -109,6 +141,15 @@ pub enum Source {
         debian: String,
         /// Its exact version.
         version: String,
+    },
+    /// A file of Debian's pool, by source package and file name, from the
+    /// machine's mirror: for files of Debian's moving suites that no index
+    /// of the pinned suite lists.
+    DebianPool {
+        /// The source package.
+        debian_pool: String,
+        /// The file of it.
+        file: String,
     },
     /// One file (usually the upstream tarball) of a Debian source package.
     DebianSourceFile {
@@ -133,11 +174,12 @@ struct RawSource {
     debian: Option<String>,
     version: Option<String>,
     debian_source: Option<String>,
+    debian_pool: Option<String>,
     file: Option<String>,
     url: Option<String>,
 }
 
-const SOURCE_KINDS: &str = "a source is one of { pypi = \"PROJECT\" }, { debian = \"PACKAGE\", version = \"VERSION\" }, { debian-source = \"PACKAGE\", file = \"FILE\" }, { url = \"URL\" }";
+const SOURCE_KINDS: &str = "a source is one of { pypi = \"PROJECT\" }, { debian = \"PACKAGE\", version = \"VERSION\" }, { debian-source = \"PACKAGE\", file = \"FILE\" }, { debian-pool = \"PACKAGE\", file = \"FILE\" }, { url = \"URL\" }";
 
 impl TryFrom<RawSource> for Source {
     type Error = String;
@@ -149,20 +191,24 @@ impl TryFrom<RawSource> for Source {
                 raw.debian,
                 raw.version,
                 raw.debian_source,
+                raw.debian_pool,
                 raw.file,
                 raw.url,
             ) {
-                (Some(pypi), None, None, None, None, None) => Source::Pypi { pypi },
-                (None, Some(debian), Some(version), None, None, None) => {
+                (Some(pypi), None, None, None, None, None, None) => Source::Pypi { pypi },
+                (None, Some(debian), Some(version), None, None, None, None) => {
                     Source::DebianPackage { debian, version }
                 }
-                (None, None, None, Some(debian_source), Some(file), None) => {
+                (None, None, None, Some(debian_source), None, Some(file), None) => {
                     Source::DebianSourceFile {
                         debian_source,
                         file,
                     }
                 }
-                (None, None, None, None, None, Some(url)) => Source::Url { url },
+                (None, None, None, None, Some(debian_pool), Some(file), None) => {
+                    Source::DebianPool { debian_pool, file }
+                }
+                (None, None, None, None, None, None, Some(url)) => Source::Url { url },
                 _ => return Err(SOURCE_KINDS.to_owned()),
             },
         )
@@ -180,6 +226,9 @@ impl std::fmt::Display for Source {
                 debian_source,
                 file,
             } => write!(f, "Debian source package {debian_source} ({file})"),
+            Source::DebianPool { debian_pool, file } => {
+                write!(f, "Debian's pool, {debian_pool} ({file})")
+            }
             Source::Url { url } => write!(f, "{url}"),
         }
     }
@@ -228,8 +277,89 @@ impl Pins {
         for wheel in &pins.runtime.wheels {
             pins.get(wheel).context("[runtime] wheels")?;
         }
+        if let Some(default) = &pins.python.default
+            && !pins.python.versions.contains_key(default)
+        {
+            bail!("[python] default = \"{default}\" is not one of [python.versions]");
+        }
+        for (version, pinned) in &pins.python.versions {
+            for (role, artifact) in &pinned.replace {
+                for name in [role, artifact] {
+                    pins.get(name)
+                        .with_context(|| format!("[python.versions.\"{version}\"] replace"))?;
+                }
+            }
+        }
         pins.guest_layout()?;
         Ok(())
+    }
+
+    /// Picks the CPython version to build: `wanted`, else `[python]
+    /// default`. The chosen version's replacements take their roles'
+    /// places, and the other versions' replacements leave the pins, so
+    /// nothing of an unselected version is fetched or fingerprinted.
+    pub fn select_python(mut self, wanted: Option<&str>) -> Result<Self> {
+        if self.python.versions.is_empty() {
+            if let Some(wanted) = wanted {
+                bail!("--python {wanted}: the pins name no CPython versions to choose from");
+            }
+            return Ok(self);
+        }
+        let known = || {
+            self.python
+                .versions
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let chosen = match wanted.or(self.python.default.as_deref()) {
+            Some(version) => version.to_owned(),
+            None => bail!(
+                "[python] has no default: pass --python (one of {})",
+                known()
+            ),
+        };
+        let Some(pinned) = self.python.versions.get(&chosen).cloned() else {
+            bail!(
+                "CPython {chosen} is not pinned in third-party/sources.toml (pinned: {})",
+                known()
+            );
+        };
+        let others: Vec<String> = self
+            .python
+            .versions
+            .iter()
+            .filter(|(version, _)| **version != chosen)
+            .flat_map(|(_, v)| v.replace.values().cloned())
+            .collect();
+        for (role, artifact) in &pinned.replace {
+            let replacement = self.get(artifact)?.clone();
+            self.artifact.insert(role.clone(), replacement);
+        }
+        for artifact in others.iter().chain(pinned.replace.values()) {
+            if !pinned.replace.contains_key(artifact) {
+                self.artifact.remove(artifact);
+            }
+        }
+        let guest = self.guest_layout()?;
+        if guest.short_version() != chosen {
+            bail!(
+                "[python.versions.\"{chosen}\"] builds CPython {} (artifact `{CPYTHON}`): replace `{CPYTHON}` with a {chosen} source",
+                self.get(CPYTHON)?.version
+            );
+        }
+        self.selected = Some(chosen);
+        Ok(self)
+    }
+
+    /// The selected CPython version when it is not the default (suites
+    /// then use `baseline-X.Y.toml` rather than `baseline.toml`).
+    pub fn non_default_python(&self) -> Option<&str> {
+        match &self.selected {
+            Some(version) if self.python.default.as_ref() != Some(version) => Some(version),
+            _ => None,
+        }
     }
 
     /// The guest's layout, from the CPython pin's version.
@@ -366,6 +496,70 @@ mod tests {
         );
         let err = format!("{:#}", Pins::parse(&text).unwrap_err());
         assert!(err.contains("built-in stage `link`"), "{err}");
+    }
+
+    const VERSIONS: &str = r#"
+        [python]
+        default = "3.13"
+        [python.versions."3.13"]
+        [python.versions."3.14"]
+        replace = { cpython = "cpython-3.14" }
+
+        [artifact."cpython-3.14"]
+        version = "3.14.7"
+        file = "Python-3.14.7.tar.xz"
+        sha256 = "3b48dac8fb59f62eaa67ac83c1eb12bda1b7a08406dd286e252c11a66be27f81"
+        sources = [{ debian-pool = "python3.14", file = "python3.14_3.14.7.orig.tar.xz" }]
+    "#;
+
+    #[test]
+    fn the_default_python_leaves_other_versions_out() {
+        let pins = Pins::parse(&format!("{SAMPLE}{VERSIONS}"))
+            .unwrap()
+            .select_python(None)
+            .unwrap();
+        assert_eq!(pins.selected.as_deref(), Some("3.13"));
+        assert_eq!(pins.non_default_python(), None);
+        assert_eq!(pins.get(CPYTHON).unwrap().version, "3.13.5");
+        assert!(pins.get("cpython-3.14").is_err(), "never fetched for 3.13");
+    }
+
+    #[test]
+    fn another_python_takes_its_roles() {
+        let pins = Pins::parse(&format!("{SAMPLE}{VERSIONS}"))
+            .unwrap()
+            .select_python(Some("3.14"))
+            .unwrap();
+        assert_eq!(pins.non_default_python(), Some("3.14"));
+        assert_eq!(pins.get(CPYTHON).unwrap().version, "3.14.7");
+        assert_eq!(
+            pins.get(CPYTHON).unwrap().sources,
+            [Source::DebianPool {
+                debian_pool: "python3.14".into(),
+                file: "python3.14_3.14.7.orig.tar.xz".into()
+            }]
+        );
+        assert_eq!(pins.guest_layout().unwrap().short_version(), "3.14");
+        let err = Pins::parse(&format!("{SAMPLE}{VERSIONS}"))
+            .unwrap()
+            .select_python(Some("3.15"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CPython 3.15 is not pinned") && err.contains("3.13, 3.14"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_version_must_build_its_own_cpython() {
+        let wrong = VERSIONS.replace("replace = { cpython = \"cpython-3.14\" }", "");
+        let err = Pins::parse(&format!("{SAMPLE}{wrong}"))
+            .unwrap()
+            .select_python(Some("3.14"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("builds CPython 3.13.5"), "{err}");
     }
 
     #[test]

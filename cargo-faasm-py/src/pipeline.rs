@@ -53,6 +53,8 @@ pub enum StageId {
     Xz,
     /// SQLite for wasm32.
     Sqlite,
+    /// libzstd for wasm32.
+    Zstd,
     /// libffi with our wasm32-wasi target part.
     Libffi,
     /// CPython for wasm32-wasi.
@@ -72,7 +74,7 @@ pub enum StageId {
 impl StageId {
     /// The built-in stages, in pipeline order (packages go between
     /// `build-tools` and `link`).
-    pub const BUILTIN: [StageId; 14] = [
+    pub const BUILTIN: [StageId; 15] = [
         StageId::Fetch,
         StageId::Toolchain,
         StageId::CxxRuntime,
@@ -81,6 +83,7 @@ impl StageId {
         StageId::Bzip2,
         StageId::Xz,
         StageId::Sqlite,
+        StageId::Zstd,
         StageId::Libffi,
         StageId::Cpython,
         StageId::BuildTools,
@@ -100,6 +103,7 @@ impl StageId {
             StageId::Bzip2 => "bzip2",
             StageId::Xz => "xz",
             StageId::Sqlite => "sqlite",
+            StageId::Zstd => "zstd",
             StageId::Libffi => "libffi",
             StageId::Cpython => "cpython",
             StageId::BuildTools => "build-tools",

@@ -25,10 +25,13 @@ fn main() {
     let ci = std::env::var("FAASM_PY_CI").is_ok_and(|v| v == "1");
     let names = std::env::var("FAASM_PY_SUITES").unwrap_or_else(|_| "smoke".into());
     let pytests = layout.pytests();
+    let pins = common::pins();
     let mut all = Vec::new();
     for name in names.split(',').filter(|n| !n.is_empty()) {
         let suite = SuiteDef::load(&pytests, name).expect("suite");
-        let baseline = Arc::new(Baseline::load(&suite.baseline_path()).expect("baseline"));
+        let baseline = Arc::new(
+            Baseline::load(&suite.baseline_path(pins.non_default_python())).expect("baseline"),
+        );
         let plan = Arc::new(
             Plan::new(
                 suite,

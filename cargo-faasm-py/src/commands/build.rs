@@ -31,7 +31,7 @@ pub fn build_then<T>(
     ui: &Ui,
     then: impl FnOnce(&Context) -> Result<T>,
 ) -> Result<T> {
-    let pins = Pins::load(&layout.sources_toml())?;
+    let pins = Pins::load(&layout.sources_toml())?.select_python(global.python.as_deref())?;
     let cx = context(layout, &pins, global)?;
     let stages = crate::stages::all(&pins)?;
     let plan = pipeline::plan(&stages, target)?;

@@ -39,7 +39,7 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
     let jobs = jobs(global);
     let mut all_ok = true;
     for suite in suites {
-        let baseline_path = suite.baseline_path();
+        let baseline_path = suite.baseline_path(pins.non_default_python());
         let baseline = Arc::new(Baseline::load(&baseline_path)?);
         let name = suite.name.clone();
         let plan = Plan::new(

@@ -95,6 +95,19 @@ pub fn parse_mirrors(files: &[(bool, String)]) -> Option<Mirrors> {
     Some(Mirrors { archive, security })
 }
 
+/// The address of `file` of source package `package` in a Debian mirror's
+/// pool (`pool/main/p/python3.14/…`, `pool/main/libf/libffi/…`).
+pub fn pool_url(mirror: &str, package: &str, file: &str) -> String {
+    let prefix = match package.strip_prefix("lib") {
+        Some(rest) if !rest.is_empty() => &package[..4],
+        _ => &package[..package.len().min(1)],
+    };
+    format!(
+        "{}/pool/main/{prefix}/{package}/{file}",
+        mirror.trim_end_matches('/')
+    )
+}
+
 /// apt-get with the private configuration, lists updated once per cache.
 pub struct Apt {
     options: Vec<String>,
@@ -204,6 +217,18 @@ impl Apt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_paths_follow_debians_prefix_rule() {
+        assert_eq!(
+            pool_url("http://m.example/debian/", "python3.14", "a.tar.xz"),
+            "http://m.example/debian/pool/main/p/python3.14/a.tar.xz"
+        );
+        assert_eq!(
+            pool_url("http://m.example/debian", "libzstd", "z.tar.xz"),
+            "http://m.example/debian/pool/main/libz/libzstd/z.tar.xz"
+        );
+    }
 
     #[test]
     fn reads_deb822_sources() {

@@ -68,10 +68,18 @@ impl<'a> Fetcher<'a> {
             }
         }
         let _ = std::fs::remove_dir_all(&staging);
+        let hint = artifact
+            .hint
+            .as_deref()
+            .map(|h| format!("\n{h}"))
+            .unwrap_or_default();
         bail!(
-            "cannot download {} from any of its sources:\n  {}",
+            "cannot download {} ({name} {}) from any of its sources:\n  {}{hint}\n(or put the file, sha256 {}, into {})",
             artifact.file,
-            failures.join("\n  ")
+            artifact.version,
+            failures.join("\n  "),
+            artifact.sha256,
+            self.layout.downloads().display()
         )
     }
 
@@ -97,6 +105,11 @@ impl<'a> Fetcher<'a> {
             Source::DebianPackage { debian, version } => {
                 let apt = debian::Apt::prepare(self.layout, &self.pins.debian.suite, log)?;
                 apt.download(debian, version, staging, log)
+            }
+            Source::DebianPool { debian_pool, file } => {
+                let mirrors = debian::read_machine_mirrors()?;
+                let url = debian::pool_url(&mirrors.archive, debian_pool, file);
+                url::download(&url, &staging.join(&artifact.file), log)
             }
             Source::DebianSourceFile {
                 debian_source,
@@ -135,6 +148,7 @@ mod tests {
             sources: vec![Source::Url {
                 url: "https://example.org/f.tar.gz".into(),
             }],
+            hint: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! C libraries behind optional stdlib modules (zlib, bz2, lzma, sqlite3), built for
+//! C libraries behind optional stdlib modules (zlib, bz2, lzma, sqlite3,
+//! zstd: CPython 3.14's `_zstd`), built for
 //! wasm32-wasi from pinned sources. Each installs `include/` and `lib/` into
 //! its stage output, which the cpython stage hands to configure.
 
@@ -129,6 +130,51 @@ impl Stage for Xz {
             .map(String::from),
         );
         configure_and_install(cx, &tc, &src, &args, CFLAGS, log)
+    }
+}
+
+/// The `zstd` stage (libzstd, single-threaded: its static library's
+/// default).
+pub struct Zstd;
+
+impl Stage for Zstd {
+    fn id(&self) -> StageId {
+        StageId::Zstd
+    }
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
+    }
+    fn recipe(&self) -> &'static [&'static str] {
+        RECIPE
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        common_inputs(cx, "zstd", fp)
+    }
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = toolchain(cx)?;
+        let src = unpack(cx, "zstd", out, log)?;
+        // The library's own Makefile; no assembly (x86-only anyway).
+        log.step("make libzstd.a");
+        Cmd::new("make")
+            .arg(format!("-j{}", cx.jobs))
+            .arg("libzstd.a")
+            .arg(format!("CC={}", tc.tool("clang").display()))
+            .arg(format!("AR={}", tc.tool("llvm-ar").display()))
+            .arg(format!("RANLIB={}", tc.tool("llvm-ranlib").display()))
+            .arg(format!("CFLAGS={CFLAGS}"))
+            .arg("ZSTD_NO_ASM=1")
+            .cwd(src.join("lib"))
+            .run(log)?;
+        fs::create_dir_all(out.join("include"))?;
+        fs::create_dir_all(out.join("lib"))?;
+        for header in ["zstd.h", "zdict.h", "zstd_errors.h"] {
+            fs::copy(
+                src.join("lib").join(header),
+                out.join("include").join(header),
+            )?;
+        }
+        fs::copy(src.join("lib/libzstd.a"), out.join("lib/libzstd.a"))?;
+        Ok(())
     }
 }
 

@@ -41,6 +41,8 @@ const LIBRARIES: &[(&str, StageId, &str)] = &[
     ("LIBLZMA", StageId::Xz, "lzma"),
     ("LIBSQLITE3", StageId::Sqlite, "sqlite3"),
     ("LIBFFI", StageId::Libffi, "ffi"),
+    // `_zstd` (CPython 3.14 and later; earlier versions ignore it).
+    ("LIBZSTD", StageId::Zstd, "zstd"),
 ];
 
 /// The `cpython` stage.

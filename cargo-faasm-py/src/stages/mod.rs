@@ -40,6 +40,7 @@ pub fn all(pins: &Pins) -> Result<Vec<Box<dyn Stage>>> {
         Box::new(clibs::Bzip2),
         Box::new(clibs::Xz),
         Box::new(clibs::Sqlite),
+        Box::new(clibs::Zstd),
         Box::new(libffi::Libffi),
         Box::new(cpython::Cpython),
         Box::new(build_tools::BuildTools),

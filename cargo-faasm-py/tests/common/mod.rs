@@ -20,9 +20,13 @@ pub fn layout() -> Layout {
         .expect("cannot read the workspace")
 }
 
-/// The pins the build used.
+/// The pins the build used (the CPython version `FAASM_PY_PYTHON` names,
+/// as for the CLI, else the default).
 pub fn pins() -> Pins {
-    Pins::load(&layout().sources_toml()).expect("cannot read the pins")
+    let python = std::env::var(cargo_faasm_py::cli::PYTHON_ENV).ok();
+    Pins::load(&layout().sources_toml())
+        .and_then(|p| p.select_python(python.as_deref()))
+        .expect("cannot read the pins")
 }
 
 /// Where things are inside the guest.

@@ -142,9 +142,14 @@ impl SuiteDef {
         Ok(def)
     }
 
-    /// `<dir>/baseline.toml`.
-    pub fn baseline_path(&self) -> PathBuf {
-        self.dir.join("baseline.toml")
+    /// The baseline for the default CPython (`<dir>/baseline.toml`), or for
+    /// another version, `<dir>/baseline-X.Y.toml`: each version fails its
+    /// own cases.
+    pub fn baseline_path(&self, other_python: Option<&str>) -> PathBuf {
+        match other_python {
+            None => self.dir.join("baseline.toml"),
+            Some(version) => self.dir.join(format!("baseline-{version}.toml")),
+        }
     }
 
     /// The selection to run: the CI one when asked for and defined.
