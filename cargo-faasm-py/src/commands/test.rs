@@ -91,7 +91,12 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
             json.display()
         ));
         if args.bless {
-            let blessed = gate::bless(&run, &baseline, args.reason.as_deref())?;
+            let coverage = if args.ci || args.filter.is_some() {
+                gate::Coverage::Partial
+            } else {
+                gate::Coverage::Whole
+            };
+            let blessed = gate::bless(&run, &baseline, args.reason.as_deref(), coverage)?;
             fs::write(&baseline_path, blessed.render())?;
             ui.info(&format!("blessed {}", baseline_path.display()));
         } else if !verdict.ok() {

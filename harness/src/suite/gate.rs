@@ -103,11 +103,25 @@ pub fn judge_cases<'a>(
     v
 }
 
+/// How much of the suite a run covered, for [`bless`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// The whole suite ran: a baseline case it never saw no longer exists.
+    Whole,
+    /// A selection (`--ci`, `--filter`): unseen baseline cases are kept.
+    Partial,
+}
+
 /// The baseline this run implies: exactly the cases failing in it, each in
-/// its old group, plus old cases this run did not cover (so blessing a partial
-/// run keeps them). Failing cases new to the baseline go to a group with
-/// `reason_for_new`, which is required when there are any.
-pub fn bless(run: &SuiteRun, old: &Baseline, reason_for_new: Option<&str>) -> Result<Baseline> {
+/// its old group, plus, after a partial run, old cases it did not cover.
+/// Failing cases new to the baseline go to a group with `reason_for_new`,
+/// which is required when there are any.
+pub fn bless(
+    run: &SuiteRun,
+    old: &Baseline,
+    reason_for_new: Option<&str>,
+    coverage: Coverage,
+) -> Result<Baseline> {
     let seen: HashSet<&str> = run.cases().map(|c| c.id.as_str()).collect();
     let failing: BTreeSet<&str> = run
         .cases()
@@ -124,7 +138,10 @@ pub fn bless(run: &SuiteRun, old: &Baseline, reason_for_new: Option<&str>) -> Re
             cases: g
                 .cases
                 .iter()
-                .filter(|c| failing.contains(c.as_str()) || !seen.contains(c.as_str()))
+                .filter(|c| {
+                    failing.contains(c.as_str())
+                        || (coverage == Coverage::Partial && !seen.contains(c.as_str()))
+                })
                 .cloned()
                 .collect(),
         })
@@ -319,7 +336,7 @@ mod tests {
             ("t1", CaseOutcome::Timeout),
             ("ok", CaseOutcome::Passed),
         ]);
-        let new = bless(&r, &old, None).unwrap();
+        let new = bless(&r, &old, None, Coverage::Partial).unwrap();
         assert_eq!(
             new,
             baseline(&[("fenv", &["f1", "f2"]), ("threads", &["t1"])])
@@ -335,20 +352,26 @@ mod tests {
             ("n1", CaseOutcome::Failed),
             ("n2", CaseOutcome::Crashed),
         ]);
-        let e = format!("{:#}", bless(&r, &old, None).unwrap_err());
+        let e = format!(
+            "{:#}",
+            bless(&r, &old, None, Coverage::Partial).unwrap_err()
+        );
         assert!(e.contains("2 failing case"), "{e}");
         assert!(e.contains("n1") && e.contains("n2"), "{e}");
         assert!(e.contains("pass --reason"), "{e}");
-        let e = format!("{:#}", bless(&r, &old, Some(" ")).unwrap_err());
+        let e = format!(
+            "{:#}",
+            bless(&r, &old, Some(" "), Coverage::Partial).unwrap_err()
+        );
         assert!(e.contains("every baseline entry needs a reason"), "{e}");
 
-        let new = bless(&r, &old, Some("new trouble")).unwrap();
+        let new = bless(&r, &old, Some("new trouble"), Coverage::Partial).unwrap();
         assert_eq!(
             new,
             baseline(&[("fenv", &["f1"]), ("new trouble", &["n1", "n2"])])
         );
         // A reason matching an existing group extends that group.
-        let new = bless(&r, &old, Some("fenv")).unwrap();
+        let new = bless(&r, &old, Some("fenv"), Coverage::Partial).unwrap();
         assert_eq!(new, baseline(&[("fenv", &["f1", "n1", "n2"])]));
     }
 
@@ -359,11 +382,19 @@ mod tests {
             ("threads", &["t_not_run"]),
         ]);
         let r = run(&[("f1", CaseOutcome::Failed), ("fixed", CaseOutcome::Passed)]);
-        let new = bless(&r, &old, None).unwrap();
+        let new = bless(&r, &old, None, Coverage::Partial).unwrap();
         assert_eq!(
             new,
             baseline(&[("fenv", &["f1", "not_run"]), ("threads", &["t_not_run"])])
         );
+    }
+
+    #[test]
+    fn blessing_a_whole_run_drops_cases_that_no_longer_exist() {
+        let old = baseline(&[("fenv", &["gone", "f1"])]);
+        let r = run(&[("f1", CaseOutcome::Failed)]);
+        let new = bless(&r, &old, None, Coverage::Whole).unwrap();
+        assert_eq!(new, baseline(&[("fenv", &["f1"])]));
     }
 
     #[test]
@@ -374,7 +405,7 @@ mod tests {
             ("a", CaseOutcome::Failed),
             ("m", CaseOutcome::Failed),
         ]);
-        let new = bless(&r, &old, Some("new")).unwrap();
+        let new = bless(&r, &old, Some("new"), Coverage::Partial).unwrap();
         let back = Baseline::parse(&new.render(), std::path::Path::new("b.toml")).unwrap();
         assert_eq!(back, new);
     }
