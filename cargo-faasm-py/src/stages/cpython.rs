@@ -55,7 +55,7 @@ pub struct CpythonBuild {
     pub install: PathBuf,
     /// `libpython3.X.a`.
     pub libpython: PathBuf,
-    /// `include/python3.X`.
+    /// The C headers (`GuestLayout::include_dir` under the install).
     pub include: PathBuf,
     /// The flags CPython compiles its own code with (optimisation,
     /// warnings; the `_WASI_EMULATED_*` defines are in its pyconfig.h).
