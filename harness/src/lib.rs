@@ -43,6 +43,7 @@ mod epoch;
 mod error;
 mod fsutil;
 pub mod guest;
+pub mod guest_files;
 mod limiter;
 mod memo;
 mod python;

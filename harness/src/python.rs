@@ -122,6 +122,9 @@ impl Python {
         runtime: &Path,
         guest: GuestLayout,
     ) -> Result<Self> {
+        // Resolved once: the path may be a link another build re-points
+        // while this interpreter is in use.
+        let runtime = &fs_err::canonicalize(runtime)?;
         let stdlib = runtime.join(guest.stdlib_dir());
         if !stdlib.is_dir() {
             bail!(

@@ -26,6 +26,12 @@ const GUEST_SUPPORT: &str = "/faasm-py";
 /// Where a suite's own directory is mounted (suites whose root is `suite`).
 const GUEST_SUITE: &str = "/suite";
 
+/// The reporter's file, in the module's scratch directory (the guest's
+/// `/tmp`).
+const REPORT_FILE: &str = "report.jsonl";
+/// The most of a report the host reads: a million cases' worth.
+const REPORT_LIMIT: u64 = 512 << 20;
+
 /// What runs the tests.
 pub enum Interpreter {
     /// python.wasm under wasmtime.
@@ -156,7 +162,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
         .prefix("faasm-py-test-")
         .tempdir()
         .context("cannot create a scratch directory")?;
-    let report = scratch.path().join("report.jsonl");
+    let report = scratch.path().join(REPORT_FILE);
     fs_err::create_dir_all(&plan.log_dir)?;
     let log = plan
         .log_dir
@@ -178,7 +184,10 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
                 extra_preopens: preopens,
                 extra_env: vec![
                     ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
-                    ("FAASM_PY_REPORT".into(), "/tmp/report.jsonl".into()),
+                    (
+                        "FAASM_PY_REPORT".into(),
+                        format!("{}/{REPORT_FILE}", plan.guest.tmp()),
+                    ),
                     ("PYTHONUNBUFFERED".into(), "1".into()),
                 ],
                 stdin: Input::Null,
@@ -194,8 +203,24 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
         }
     };
     let exit_code = status.exit_code();
-    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    // The guest could have replaced its report with anything.
+    let (text, unreadable) =
+        match crate::guest_files::read_guest_file(scratch.path(), REPORT_FILE, REPORT_LIMIT) {
+            Ok(bytes) => (
+                String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
+                None,
+            ),
+            Err(err) => (String::new(), Some(format!("{err:#}"))),
+        };
     let (mut cases, unfinished) = parse_report_lines(&text);
+    if let Some(why) = unreadable {
+        cases.push(CaseResult {
+            id: format!("{module}::<report>"),
+            outcome: CaseOutcome::Error,
+            duration: 0.0,
+            message: format!("the module's report cannot be trusted: {why}"),
+        });
+    }
     let note = match &status {
         Status::Exited(_) => None,
         other => Some(other.to_string()),

@@ -22,6 +22,23 @@ pub fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) ->
     Ok(ExitCode::SUCCESS)
 }
 
+/// `fetch`: every input the build uses, downloaded or checked again (a
+/// cached file changed since it was verified is hashed, and replaced if it
+/// no longer matches its pin), whatever the stages' state.
+pub fn fetch(layout: &Layout, global: &Global, ui: &Ui) -> Result<ExitCode> {
+    let pins = Pins::load(&layout.sources_toml())?.select_python(global.python.as_deref())?;
+    let cx = context(layout, &pins, global)?;
+    let _lock = pipeline::lock_builds(layout, ui)?;
+    let mut log = crate::process::Log::create(&layout.logs().join("fetch.log"))?;
+    let files = cx.fetcher.get_all(&mut log)?;
+    ui.info(&format!(
+        "{} inputs verified in {}",
+        files.len(),
+        layout.downloads().display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Brings the stages for `target` up to date under the build lock, then
 /// hands their context on while still holding it.
 pub fn build_then<T>(

@@ -51,7 +51,7 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
     let global = &args.global;
     match args.command {
         Command::Build { stage } => build::build(&layout, global, stage.as_deref(), &ui),
-        Command::Fetch => build::build(&layout, global, Some("fetch"), &ui),
+        Command::Fetch => build::fetch(&layout, global, &ui),
         Command::Run(run_args) => run::run(&layout, global, run_args, &ui),
         Command::Test(test_args) => test::test(&layout, global, test_args, &ui),
         Command::Clean { stale: true, .. } => clean::stale(&layout, global, &ui),

@@ -1,7 +1,10 @@
 //! The download cache: every pinned artifact, verified against its sha256.
 //!
-//! A file appears under `downloads/` only after its hash matched, so its
-//! presence is the proof; nothing is hashed again on later builds.
+//! A file appears under `downloads/` only after its hash matched, and a
+//! stamp (`downloads/.verified/<file>`) records the size and modification
+//! time it had then. A later build trusts the file while both still match;
+//! a file changed since (truncated, overwritten) is hashed again, and one
+//! that no longer matches its pin is deleted and fetched anew.
 
 mod debian;
 mod pypi;
@@ -36,7 +39,14 @@ impl<'a> Fetcher<'a> {
         let artifact = self.pins.get(name)?;
         let dest = self.layout.downloads().join(&artifact.file);
         if dest.is_file() {
-            return Ok(dest);
+            if self.still_verified(artifact, &dest)? {
+                return Ok(dest);
+            }
+            log.note(&format!(
+                "{} changed since it was verified and no longer matches its sha256: fetching it again",
+                dest.display()
+            ));
+            fs_err::remove_file(&dest)?;
         }
         if self.offline {
             bail!(
@@ -58,6 +68,7 @@ impl<'a> Fetcher<'a> {
                     std::fs::rename(&file, &dest).with_context(|| {
                         format!("cannot move {} into {}", file.display(), dest.display())
                     })?;
+                    self.stamp(artifact, &dest)?;
                     let _ = std::fs::remove_dir_all(&staging);
                     return Ok(dest);
                 }
@@ -81,6 +92,37 @@ impl<'a> Fetcher<'a> {
             artifact.sha256,
             self.layout.downloads().display()
         )
+    }
+
+    fn stamp_path(&self, artifact: &Artifact) -> PathBuf {
+        self.layout
+            .downloads()
+            .join(".verified")
+            .join(&artifact.file)
+    }
+
+    /// Records that `file` matched its pin, as it is now.
+    fn stamp(&self, artifact: &Artifact, file: &Path) -> Result<()> {
+        let path = self.stamp_path(artifact);
+        if let Some(dir) = path.parent() {
+            fs_err::create_dir_all(dir)?;
+        }
+        fs_err::write(&path, identity(artifact, file)?)?;
+        Ok(())
+    }
+
+    /// Whether the cached `file` is still the one that was verified, hashing
+    /// it again (and stamping it) when its size or time changed.
+    fn still_verified(&self, artifact: &Artifact, file: &Path) -> Result<bool> {
+        let stamp = std::fs::read_to_string(self.stamp_path(artifact)).unwrap_or_default();
+        if stamp == identity(artifact, file)? {
+            return Ok(true);
+        }
+        if sha256_file(file)? == artifact.sha256 {
+            self.stamp(artifact, file)?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Every pinned artifact.
@@ -120,6 +162,18 @@ impl<'a> Fetcher<'a> {
             }
         }
     }
+}
+
+/// What a stamp records: the pin's sha256 and the file's size and
+/// modification time.
+fn identity(artifact: &Artifact, file: &Path) -> Result<String> {
+    let meta = fs_err::metadata(file)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Ok(format!("{} {} {mtime}\n", artifact.sha256, meta.len()))
 }
 
 /// Checks `file` against the pin; a mismatch deletes the file.
