@@ -121,17 +121,25 @@ fn guest_made_links_out_are_refused_or_reported() {
 }
 
 #[test]
-fn hard_links_and_renames_across_mounts_are_refused() {
+fn links_and_renames_stay_between_writable_mounts() {
+    // /tmp and the working directory are both the guest's to write: moving
+    // or linking a file between them is allowed. Nothing may reach into the
+    // read-only runtime, where a hard link would make a runtime file
+    // writable.
     let dir = tempfile::tempdir().unwrap();
     let code = format!(
-        "{REFUSED}\nimport os, sys\nopen('/tmp/a', 'w').write('x')\nopen('here', 'w').write('y')\nrefused('link_tmp_to_cwd', lambda: os.link('/tmp/a', 'b'))\nrefused('link_runtime_to_cwd', lambda: os.link(os.__file__, 'os_copy.py'))\nrefused('rename_tmp_to_cwd', lambda: os.rename('/tmp/a', 'c'))\nrefused('rename_cwd_to_runtime', lambda: os.rename('here', sys.prefix + '/here'))\n"
+        "{REFUSED}\nimport os, sys\nopen('/tmp/a', 'w').write('x')\nopen('here', 'w').write('y')\nrefused('link_runtime_to_cwd', lambda: os.link(os.__file__, 'os_copy.py'))\nrefused('link_cwd_to_runtime', lambda: os.link('here', sys.prefix + '/here'))\nrefused('rename_cwd_to_runtime', lambda: os.rename('here', sys.prefix + '/here'))\nrefused('rename_runtime_to_cwd', lambda: os.rename(os.__file__, 'stolen.py'))\nos.rename('/tmp/a', 'moved')\nprint('ok moved_between_writable_mounts')\n"
     );
-    all_ok(&guest_in(dir.path(), &[], &code), 4);
+    all_ok(&guest_in(dir.path(), &[], &code), 5);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("here")).unwrap(),
         "y"
     );
-    assert!(!dir.path().join("b").exists() && !dir.path().join("c").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("moved")).unwrap(),
+        "x"
+    );
+    assert!(!dir.path().join("os_copy.py").exists() && !dir.path().join("stolen.py").exists());
 }
 
 #[test]
@@ -159,8 +167,9 @@ fn the_hosts_environment_is_not_visible() {
 
 // --- the read-only runtime --------------------------------------------------------
 
-/// (path, size, modification time) of every file of the runtime tree.
-fn tree_listing(root: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+/// (path, size, modification time, mode) of every file of the runtime tree.
+fn tree_listing(root: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, u32)> {
+    use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
     let mut dirs = vec![root.to_owned()];
     while let Some(dir) = dirs.pop() {
@@ -169,7 +178,12 @@ fn tree_listing(root: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
             if meta.is_dir() {
                 dirs.push(entry.path());
             } else {
-                out.push((entry.path(), meta.len(), meta.modified().unwrap()));
+                out.push((
+                    entry.path(),
+                    meta.len(),
+                    meta.modified().unwrap(),
+                    meta.permissions().mode(),
+                ));
             }
         }
     }
@@ -191,9 +205,14 @@ refused('delete', lambda: os.remove(target))
 refused('rename', lambda: os.rename(target, target + '.moved'))
 refused('mkdir', lambda: os.mkdir(os.path.join(sys.prefix, 'newdir')))
 refused('rmdir', lambda: os.rmdir(os.path.dirname(target) + '/json'))
-refused('chmod', lambda: os.chmod(target, 0o777), (OSError, NotImplementedError, AttributeError))
 refused('utime', lambda: os.utime(target, (0, 0)))
 refused('truncate', lambda: os.truncate(target, 0))
+# WASI has no permission bits: chmod changes nothing anywhere (checked below).
+try:
+    os.chmod(target, 0o777)
+except (OSError, NotImplementedError):
+    pass
+print('ok chmod')
 "#
     );
     all_ok(&guest(&code), 9);
@@ -599,4 +618,66 @@ fn two_builds_at_once_take_turns() {
         std::fs::read(scratch.dir.path().join("cache/downloads/data.bin")).unwrap(),
         bytes
     );
+}
+
+// --- a test module that attacks the harness ------------------------------------------
+
+#[test]
+fn a_report_swapped_for_a_link_is_not_read() {
+    use harness::runner::{Interpreter, Plan, run_module};
+    use harness::suite::SuiteDef;
+
+    let layout = common::built();
+    let suite_dir = tempfile::tempdir().unwrap();
+    // Each module ends by putting a link where its report was: to a host
+    // file (climbing out of /tmp), and to /dev/zero (which would never
+    // end), via the relative links WASI lets a guest make.
+    let climb = "../".repeat(12);
+    for (name, target) in [
+        ("test_to_host.py", format!("{climb}etc/passwd")),
+        ("test_to_zero.py", format!("{climb}dev/zero")),
+    ] {
+        std::fs::write(
+            suite_dir.path().join(name),
+            format!(
+                "import os\n\ndef test_ok():\n    pass\n\ndef teardown_module():\n    report = os.environ['FAASM_PY_REPORT']\n    os.remove(report)\n    os.symlink({target:?}, report)\n"
+            ),
+        )
+        .unwrap();
+    }
+    let mut suite = SuiteDef::pytest_dir("swap", suite_dir.path(), &["test_*.py"]);
+    suite.timeout_secs = 60;
+    let logs = tempfile::tempdir().unwrap();
+    let plan = Plan::new(
+        suite,
+        &layout.runtime(),
+        common::guest(),
+        false,
+        None,
+        layout.pytests().join("support"),
+        logs.path().to_owned(),
+    )
+    .unwrap();
+    let interp = Interpreter::Wasm(common::python());
+    for module in &plan.modules {
+        let started = Instant::now();
+        let result = run_module(&plan, &interp, module).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{module} hung the host"
+        );
+        let report = result
+            .cases
+            .iter()
+            .find(|c| c.id.ends_with("::<report>"))
+            .unwrap_or_else(|| panic!("{module}: {result:#?}"));
+        assert!(
+            report.message.contains("not a regular file") && report.message.contains("link"),
+            "{report:?}"
+        );
+        assert!(
+            !report.message.contains("root:"),
+            "host data leaked: {report:?}"
+        );
+    }
 }
