@@ -68,8 +68,11 @@ pub enum Command {
         #[arg(value_name = "STAGE", long_help = stage_help())]
         stage: Option<String>,
     },
-    /// Download and verify every pinned input.
+    /// Download and verify every input the build uses.
     Fetch,
+    /// Resolve the configured packages and their dependencies into
+    /// faasm-py.lock, beside the project's Cargo.toml.
+    Lock(LockArgs),
     /// Run python.wasm with the current directory mounted read-write.
     Run(RunArgs),
     /// Run test suites inside python.wasm, gated by their baselines.
@@ -84,6 +87,15 @@ pub enum Command {
         #[arg(long)]
         stale: bool,
     },
+}
+
+/// `lock`'s arguments.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// In the faasm-py repository: lock the default configuration
+    /// (third-party/default-config.toml) that the binary carries.
+    #[arg(long, hide = true)]
+    pub default_config: bool,
 }
 
 /// `run`'s arguments.

@@ -2,8 +2,15 @@
 //!
 //! Build outputs live in the cache directory, one directory per stage and
 //! fingerprint, so a fresh clone on a machine that has built the same inputs
-//! before finds them again. The checkout and the cargo target directory only
-//! hold links to the current outputs.
+//! before finds them again. The target directory only holds links to the
+//! current outputs.
+//!
+//! Three places matter: the *project* (the Cargo workspace `cargo faasm-py`
+//! runs in, if any: its configuration and target directory), the *sources*
+//! (the pins, patches, shims and default suites: the faasm-py repository
+//! itself when run inside it, else the copy carried in the binary, unpacked
+//! into the cache), and the *cache*. Outside any Cargo project the target
+//! directory is in the cache too.
 
 use std::path::{Path, PathBuf};
 
@@ -12,67 +19,112 @@ use anyhow::{Context, Result};
 /// Environment variable that overrides the cache directory.
 pub const CACHE_ENV: &str = "FAASM_PY_CACHE";
 
-/// Host paths: the workspace, cargo's target directory and the cache.
+/// Host paths: the project, the sources, cargo's target directory and the
+/// cache.
 #[derive(Debug, Clone)]
 pub struct Layout {
-    /// The workspace root (where `third-party/` lives).
-    pub workspace: PathBuf,
-    /// Cargo's target directory.
+    /// The Cargo workspace root of the project, if there is one.
+    pub project: Option<PathBuf>,
+    /// Where `third-party/` and `pytests/` are: the faasm-py repository, or
+    /// the copy carried in the binary.
+    pub sources: PathBuf,
+    /// Cargo's target directory (in the cache outside any project).
     pub target: PathBuf,
     /// Downloads, toolchain, stage outputs, compiled modules.
     pub cache: PathBuf,
+    /// The project's `faasm-py` configuration table, if it has one: where
+    /// it is (`[workspace.metadata.faasm-py]` or the root package's), and
+    /// its contents as `cargo metadata` gives them.
+    pub config_table: Option<(String, serde_json::Value)>,
 }
 
 impl Layout {
-    /// Finds the workspace and target directory through `cargo metadata`.
+    /// Finds the project and its target directory through `cargo
+    /// metadata` (from `manifest_path`, else from the current directory
+    /// up); outside any Cargo project, works from the cache alone.
     pub fn discover(
         manifest_path: Option<&Path>,
         target_dir: Option<&Path>,
         cache_dir: Option<&Path>,
     ) -> Result<Self> {
-        let mut cmd = cargo_metadata::MetadataCommand::new();
-        cmd.no_deps();
-        if let Some(path) = manifest_path {
-            cmd.manifest_path(path);
-        }
-        let meta = cmd.exec().context(
-            "cannot read the workspace with `cargo metadata` (run inside the faasm-py checkout or pass --manifest-path)",
-        )?;
-        let workspace = meta.workspace_root.into_std_path_buf();
-        let target = match target_dir {
-            Some(dir) => absolute(dir)?,
-            None => meta.target_directory.into_std_path_buf(),
-        };
         let cache = match cache_dir {
             Some(dir) => absolute(dir)?,
             None => default_cache_dir()?,
         };
+        let in_project = manifest_path.is_some() || find_manifest()?.is_some();
+        let (project, cargo_target, config_table) = if in_project {
+            let mut cmd = cargo_metadata::MetadataCommand::new();
+            cmd.no_deps();
+            if let Some(path) = manifest_path {
+                cmd.manifest_path(path);
+            }
+            let meta = cmd
+                .exec()
+                .context("cannot read the Cargo project with `cargo metadata`")?;
+            let table = config_table(&meta);
+            (
+                Some(meta.workspace_root.into_std_path_buf()),
+                Some(meta.target_directory.into_std_path_buf()),
+                table,
+            )
+        } else {
+            (None, None, None)
+        };
+        let target = match (target_dir, cargo_target) {
+            (Some(dir), _) => absolute(dir)?,
+            (None, Some(dir)) => dir,
+            (None, None) => cache.join("target"),
+        };
+        let sources = match &project {
+            Some(root) if is_faasm_py_repository(root) => root.clone(),
+            _ => crate::assets::unpack(&cache)?,
+        };
         Ok(Self {
-            workspace,
+            project,
+            sources,
             target,
             cache,
+            config_table,
         })
+    }
+
+    /// The project's configuration, or the default one.
+    pub fn config(&self) -> Result<crate::project::ProjectConfig> {
+        match &self.config_table {
+            Some((what, table)) => crate::project::ProjectConfig::from_json(table, what),
+            None => crate::project::default(&self.sources),
+        }
+    }
+
+    /// Where the lock is: beside the project's `Cargo.toml`; outside a
+    /// project (or without a configuration of its own), the default
+    /// configuration's lock carried with the sources.
+    pub fn lock_dir(&self) -> PathBuf {
+        match (&self.project, &self.config_table) {
+            (Some(project), Some(_)) => project.clone(),
+            _ => self.sources.join("third-party"),
+        }
     }
 
     /// The pins.
     pub fn sources_toml(&self) -> PathBuf {
-        self.workspace.join("third-party/sources.toml")
+        self.sources.join("third-party/sources.toml")
     }
     /// Patches to upstream sources, one directory per package.
     pub fn patches(&self) -> PathBuf {
-        self.workspace.join("third-party/patches")
+        self.sources.join("third-party/patches")
     }
     /// Small C sources linked in to stand in for missing runtime pieces.
     pub fn shims(&self) -> PathBuf {
-        self.workspace.join("third-party/shims")
+        self.sources.join("third-party/shims")
     }
     /// libffi's target part for wasm32-wasi (our code; the rest is upstream).
     pub fn libffi_wasi(&self) -> PathBuf {
-        self.workspace.join("third-party/libffi-wasi")
+        self.sources.join("third-party/libffi-wasi")
     }
     /// Test suites, their baselines and the in-guest support files.
     pub fn pytests(&self) -> PathBuf {
-        self.workspace.join("pytests")
+        self.sources.join("pytests")
     }
     /// Verified downloads, named as in `sources.toml`.
     pub fn downloads(&self) -> PathBuf {
@@ -128,14 +180,42 @@ impl Layout {
     pub fn native_env(&self) -> PathBuf {
         self.out().join("native")
     }
-    /// Where the wasm CPython install is published in the checkout.
+    /// Where the wasm CPython install is published.
     pub fn cpython_install(&self) -> PathBuf {
-        self.workspace.join("third-party/cpython/install/wasm")
+        self.out().join("install/wasm")
     }
-    /// Where the native build python is published in the checkout.
+    /// Where the native build python is published.
     pub fn host_python_install(&self) -> PathBuf {
-        self.workspace.join("third-party/cpython/install/host")
+        self.out().join("install/host")
     }
+}
+
+/// The `faasm-py` table of the workspace, else of the root package.
+fn config_table(meta: &cargo_metadata::Metadata) -> Option<(String, serde_json::Value)> {
+    if let Some(table) = meta.workspace_metadata.get("faasm-py") {
+        return Some((crate::project::TABLE.to_owned(), table.clone()));
+    }
+    let package = meta.root_package()?;
+    let table = package.metadata.get("faasm-py")?;
+    Some(("[package.metadata.faasm-py]".to_owned(), table.clone()))
+}
+
+/// The faasm-py repository: its own sources are used, so editing them takes
+/// effect without recompiling the tool.
+fn is_faasm_py_repository(root: &Path) -> bool {
+    root.join("third-party/sources.toml").is_file()
+        && root.join("pytests/support").is_dir()
+        && root.join("cargo-faasm-py/Cargo.toml").is_file()
+}
+
+/// The nearest `Cargo.toml` from the current directory up, as cargo finds
+/// it.
+fn find_manifest() -> Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(cwd
+        .ancestors()
+        .map(|dir| dir.join("Cargo.toml"))
+        .find(|manifest| manifest.is_file()))
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {

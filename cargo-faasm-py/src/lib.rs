@@ -7,16 +7,21 @@
 //! [`pipeline`] engine into paths from [`layout`]; [`commands`] are what the
 //! CLI ([`cli`]) asks for.
 
+pub mod assets;
 pub mod cli;
 pub mod commands;
 pub mod digest;
 pub mod fetch;
 pub mod inittab;
 pub mod layout;
+pub mod lock;
 pub mod module_report;
 pub mod pins;
 pub mod pipeline;
+pub mod plan;
 pub mod process;
+pub mod project;
+pub mod resolve;
 pub mod stages;
 pub mod symbols;
 pub mod ui;

@@ -7,8 +7,6 @@ use anyhow::{Context, Result, bail};
 use harness::GuestLayout;
 use serde::Deserialize;
 
-use crate::pipeline::StageId;
-
 /// The artifact whose version is the guest's CPython version.
 pub const CPYTHON: &str = "cpython";
 
@@ -18,14 +16,9 @@ pub const CPYTHON: &str = "cpython";
 pub struct Pins {
     /// Where Debian inputs come from.
     pub debian: DebianRelease,
-    /// Every external file, by name.
+    /// Every external file, by name. The lock's files (packages, build
+    /// tools) join them when a build plan is made.
     pub artifact: BTreeMap<String, Artifact>,
-    /// Packages built for the guest, in build order.
-    #[serde(default)]
-    pub package: Vec<Package>,
-    /// What the runtime tree holds besides CPython and the packages.
-    #[serde(default)]
-    pub runtime: Runtime,
     /// Which CPython versions can be built, and which is the default.
     #[serde(default)]
     pub python: PythonVersions,
@@ -57,50 +50,6 @@ pub struct PythonVersion {
     pub replace: BTreeMap<String, String>,
 }
 
-/// `[runtime]`: the guest's read-only tree.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Runtime {
-    /// Pure-Python wheels (artifact names) unpacked into site-packages: the
-    /// test suites' runners and their dependencies. Suites name the ones
-    /// they need (`deps` in suite.toml); `cargo faasm-py test` checks they
-    /// are here.
-    #[serde(default)]
-    pub wheels: Vec<String>,
-}
-
-/// One package built for the guest (`[[package]]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Package {
-    /// Its name, which is also its stage's.
-    pub name: String,
-    /// The artifact holding its source distribution.
-    pub sdist: String,
-    /// The build system that builds it.
-    pub backend: Backend,
-    /// Artifacts (wheels) installed into the host build environment.
-    #[serde(default)]
-    pub build_tools: Vec<String>,
-    /// Options for `meson setup`.
-    #[serde(default)]
-    pub meson_options: Vec<String>,
-    /// C files under `third-party/shims/` linked in with the package.
-    #[serde(default)]
-    pub shims: Vec<String>,
-    /// A native wheel of the same version, installed into the host
-    /// reference environment.
-    pub native_wheel: Option<String>,
-}
-
-/// A package's build system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// meson (numpy's own build), through its cross file.
-    Meson,
-}
-
 /// `[debian]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,8 +76,8 @@ pub struct Artifact {
 }
 
 /// One place an artifact can be had; tried in order.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "RawSource")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(try_from = "RawSource", into = "RawSource")]
 pub enum Source {
     /// A file of a PyPI project, found through the index pip uses.
     Pypi {
@@ -167,16 +116,57 @@ pub enum Source {
 
 /// Every key a source table may have; which combination is given decides
 /// the kind, and any other combination is an error that lists the kinds.
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSource {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pypi: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     debian: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     debian_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     debian_pool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+}
+
+impl From<Source> for RawSource {
+    fn from(source: Source) -> Self {
+        let mut raw = RawSource {
+            pypi: None,
+            debian: None,
+            version: None,
+            debian_source: None,
+            debian_pool: None,
+            file: None,
+            url: None,
+        };
+        match source {
+            Source::Pypi { pypi } => raw.pypi = Some(pypi),
+            Source::DebianPackage { debian, version } => {
+                raw.debian = Some(debian);
+                raw.version = Some(version);
+            }
+            Source::DebianSourceFile {
+                debian_source,
+                file,
+            } => {
+                raw.debian_source = Some(debian_source);
+                raw.file = Some(file);
+            }
+            Source::DebianPool { debian_pool, file } => {
+                raw.debian_pool = Some(debian_pool);
+                raw.file = Some(file);
+            }
+            Source::Url { url } => raw.url = Some(url),
+        }
+        raw
+    }
 }
 
 const SOURCE_KINDS: &str = "a source is one of { pypi = \"PROJECT\" }, { debian = \"PACKAGE\", version = \"VERSION\" }, { debian-source = \"PACKAGE\", file = \"FILE\" }, { debian-pool = \"PACKAGE\", file = \"FILE\" }, { url = \"URL\" }";
@@ -259,23 +249,6 @@ impl Pins {
             artifact
                 .validate()
                 .with_context(|| format!("artifact `{name}`"))?;
-        }
-        let mut names = std::collections::BTreeSet::new();
-        for package in &pins.package {
-            let what = || format!("package `{}`", package.name);
-            if !names.insert(&package.name) {
-                bail!("package `{}` is listed twice", package.name);
-            }
-            let artifacts = std::iter::once(&package.sdist)
-                .chain(&package.build_tools)
-                .chain(&package.native_wheel);
-            for artifact in artifacts {
-                pins.get(artifact).with_context(what)?;
-            }
-            StageId::package(&package.name)?;
-        }
-        for wheel in &pins.runtime.wheels {
-            pins.get(wheel).context("[runtime] wheels")?;
         }
         if let Some(default) = &pins.python.default
             && !pins.python.versions.contains_key(default)
@@ -490,12 +463,13 @@ mod tests {
     }
 
     #[test]
-    fn a_package_may_not_shadow_a_stage() {
+    fn packages_are_no_longer_pins() {
+        // Packages come from the project's configuration and lock now.
         let text = format!(
-            "{SAMPLE}\n[[package]]\nname = \"link\"\nsdist = \"zlib\"\nbackend = \"meson\"\n"
+            "{SAMPLE}\n[[package]]\nname = \"numpy\"\nsdist = \"zlib\"\nbackend = \"meson\"\n"
         );
         let err = format!("{:#}", Pins::parse(&text).unwrap_err());
-        assert!(err.contains("built-in stage `link`"), "{err}");
+        assert!(err.contains("unknown field `package`"), "{err}");
     }
 
     const VERSIONS: &str = r#"

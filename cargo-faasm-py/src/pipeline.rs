@@ -28,6 +28,7 @@ use crate::digest::Fingerprint;
 use crate::fetch::Fetcher;
 use crate::layout::Layout;
 use crate::pins::Pins;
+use crate::plan::BuildPlan;
 use crate::process::Log;
 use crate::ui::Ui;
 
@@ -63,6 +64,8 @@ pub enum StageId {
     BuildTools,
     /// One package, built for the guest.
     Package(String),
+    /// A C library of the configuration, built for wasm32.
+    Library(String),
     /// python.wasm.
     Link,
     /// The guest's read-only tree.
@@ -107,7 +110,7 @@ impl StageId {
             StageId::Libffi => "libffi",
             StageId::Cpython => "cpython",
             StageId::BuildTools => "build-tools",
-            StageId::Package(name) => name,
+            StageId::Package(name) | StageId::Library(name) => name,
             StageId::Link => "link",
             StageId::Runtime => "runtime",
             StageId::Native => "native",
@@ -130,6 +133,15 @@ impl StageId {
             bail!("`{name}` is not a valid package name");
         }
         Ok(StageId::Package(name.to_owned()))
+    }
+
+    /// The stage for a configured C library (the same rules as a
+    /// package's name).
+    pub fn library(name: &str) -> Result<Self> {
+        match Self::package(name)? {
+            StageId::Package(name) => Ok(StageId::Library(name)),
+            other => Ok(other),
+        }
     }
 
     /// The built-in stage names, for help texts.
@@ -172,8 +184,10 @@ pub trait Stage {
 pub struct Context<'a> {
     /// Host paths.
     pub layout: &'a Layout,
-    /// Pinned inputs.
+    /// Pinned inputs (the lock's files among them).
     pub pins: &'a Pins,
+    /// The packages to build and install.
+    pub plan: &'a BuildPlan,
     /// Where things live in the guest (from the CPython pin).
     pub guest: GuestLayout,
     /// Verified downloads.
@@ -190,11 +204,18 @@ struct Built {
 }
 
 impl<'a> Context<'a> {
-    /// A context for building with `pins` into `layout`'s cache.
-    pub fn new(layout: &'a Layout, pins: &'a Pins, offline: bool, jobs: usize) -> Result<Self> {
+    /// A context for building `plan` with `pins` into `layout`'s cache.
+    pub fn new(
+        layout: &'a Layout,
+        pins: &'a Pins,
+        plan: &'a BuildPlan,
+        offline: bool,
+        jobs: usize,
+    ) -> Result<Self> {
         Ok(Self {
             layout,
             pins,
+            plan,
             guest: pins.guest_layout()?,
             fetcher: Fetcher::new(layout, pins, offline),
             jobs,
@@ -536,7 +557,9 @@ mod tests {
     fn setup() -> (tempfile::TempDir, Layout, Pins) {
         let dir = tempfile::tempdir().unwrap();
         let layout = Layout {
-            workspace: dir.path().join("ws"),
+            project: None,
+            config_table: None,
+            sources: dir.path().join("ws"),
             target: dir.path().join("target"),
             cache: dir.path().join("cache"),
         };
@@ -552,7 +575,8 @@ mod tests {
     }
 
     fn build_all(layout: &Layout, pins: &Pins, stages: &[&dyn Stage]) -> Result<()> {
-        let cx = Context::new(layout, pins, true, 1)?;
+        let plan = BuildPlan::default();
+        let cx = Context::new(layout, pins, &plan, true, 1)?;
         run(&cx, stages, &quiet())
     }
 
@@ -582,7 +606,8 @@ mod tests {
             .collect();
         old.sort();
         *a.input.lock().unwrap() = "v2".into();
-        let cx = Context::new(&layout, &pins, true, 1).unwrap();
+        let plan = BuildPlan::default();
+        let cx = Context::new(&layout, &pins, &plan, true, 1).unwrap();
         run(&cx, &stages, &quiet()).unwrap();
         assert_eq!(
             cx.stale_outputs().unwrap(),

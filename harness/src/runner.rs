@@ -81,7 +81,7 @@ impl Plan {
         let root = match suite.root {
             Root::SitePackages => runtime.join(guest.site_packages_dir()),
             Root::Stdlib => runtime.join(guest.stdlib_dir()),
-            Root::Suite => suite.dir.clone(),
+            Root::Suite | Root::Source => suite.tests_dir().to_owned(),
         };
         let mut modules = expand(&root, selection)?;
         if let Some(filter) = filter {
@@ -107,12 +107,14 @@ impl Plan {
         match (self.suite.root, interp) {
             (Root::SitePackages, Interpreter::Wasm(_)) => self.guest.guest_site_packages(),
             (Root::Stdlib, Interpreter::Wasm(_)) => self.guest.guest_stdlib(),
-            (Root::Suite, Interpreter::Wasm(_)) => GUEST_SUITE.to_owned(),
+            (Root::Suite | Root::Source, Interpreter::Wasm(_)) => GUEST_SUITE.to_owned(),
             (Root::SitePackages, Interpreter::Native { site_packages, .. }) => {
                 native(site_packages)
             }
             (Root::Stdlib, Interpreter::Native { stdlib, .. }) => native(stdlib),
-            (Root::Suite, Interpreter::Native { .. }) => native(&self.suite.dir),
+            (Root::Suite | Root::Source, Interpreter::Native { .. }) => {
+                native(self.suite.tests_dir())
+            }
         }
     }
 
@@ -174,8 +176,8 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     let status = match interp {
         Interpreter::Wasm(python) => {
             let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
-            if plan.suite.root == Root::Suite {
-                preopens.push(Preopen::read_only(&plan.suite.dir, GUEST_SUITE));
+            if matches!(plan.suite.root, Root::Suite | Root::Source) {
+                preopens.push(Preopen::read_only(plan.suite.tests_dir(), GUEST_SUITE));
             }
             let outcome = python.run(PythonRun {
                 args,

@@ -4,11 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::context;
+use super::{Inputs, context, inputs};
 use crate::cli::Global;
 use crate::layout::Layout;
 use crate::module_report::Report;
-use crate::pins::Pins;
 use crate::pipeline::{self, Context};
 use crate::ui::Ui;
 
@@ -26,8 +25,8 @@ pub fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) ->
 /// cached file changed since it was verified is hashed, and replaced if it
 /// no longer matches its pin), whatever the stages' state.
 pub fn fetch(layout: &Layout, global: &Global, ui: &Ui) -> Result<ExitCode> {
-    let pins = Pins::load(&layout.sources_toml())?.select_python(global.python.as_deref())?;
-    let cx = context(layout, &pins, global)?;
+    let inputs = inputs(layout, global)?;
+    let cx = context(layout, &inputs, global)?;
     let _lock = pipeline::lock_builds(layout, ui)?;
     let mut log = crate::process::Log::create(&layout.logs().join("fetch.log"))?;
     let files = cx.fetcher.get_all(&mut log)?;
@@ -48,9 +47,20 @@ pub fn build_then<T>(
     ui: &Ui,
     then: impl FnOnce(&Context) -> Result<T>,
 ) -> Result<T> {
-    let pins = Pins::load(&layout.sources_toml())?.select_python(global.python.as_deref())?;
-    let cx = context(layout, &pins, global)?;
-    let stages = crate::stages::all(&pins)?;
+    build_inputs(layout, &inputs(layout, global)?, global, target, ui, then)
+}
+
+/// [`build_then`] for inputs already read.
+pub fn build_inputs<T>(
+    layout: &Layout,
+    inputs: &Inputs,
+    global: &Global,
+    target: Option<&str>,
+    ui: &Ui,
+    then: impl FnOnce(&Context) -> Result<T>,
+) -> Result<T> {
+    let cx = context(layout, inputs, global)?;
+    let stages = crate::stages::all(&inputs.plan)?;
     let plan = pipeline::plan(&stages, target)?;
     let _lock = pipeline::lock_builds(layout, ui)?;
     pipeline::run(&cx, &plan, ui)?;

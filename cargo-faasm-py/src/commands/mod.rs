@@ -2,6 +2,7 @@
 
 mod build;
 mod clean;
+mod lock;
 mod run;
 mod test;
 
@@ -12,11 +13,14 @@ use clap::Parser;
 
 use crate::cli::{Cargo, Command, FaasmPy, Global};
 use crate::layout::Layout;
+use crate::lock::{FILE as LOCK_FILE, Lock};
 use crate::pins::Pins;
 use crate::pipeline::Context;
+use crate::plan::BuildPlan;
+use crate::project::ProjectConfig;
 use crate::ui::{Ui, Verbosity};
 
-pub use build::build_then;
+pub use build::{build_inputs, build_then};
 
 /// The whole CLI: parses the arguments, runs the command, prints an error
 /// as one `error:` line (plus the context chain) and exits non-zero.
@@ -52,6 +56,7 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
     match args.command {
         Command::Build { stage } => build::build(&layout, global, stage.as_deref(), &ui),
         Command::Fetch => build::fetch(&layout, global, &ui),
+        Command::Lock(lock_args) => lock::lock(&layout, global, lock_args, &ui),
         Command::Run(run_args) => run::run(&layout, global, run_args, &ui),
         Command::Test(test_args) => test::test(&layout, global, test_args, &ui),
         Command::Clean { stale: true, .. } => clean::stale(&layout, global, &ui),
@@ -82,9 +87,39 @@ pub fn load_python(layout: &Layout, pins: &Pins, ui: &Ui) -> Result<harness::Pyt
     )
 }
 
-/// The stage context for `pins`, for code that runs the pipeline.
-fn context<'a>(layout: &'a Layout, pins: &'a Pins, global: &Global) -> Result<Context<'a>> {
-    Context::new(layout, pins, global.offline, jobs(global))
+/// What a command builds: the pins for the selected CPython, the
+/// project's configuration, and the plan its lock makes of them.
+pub struct Inputs {
+    /// The pins, the lock's files among them.
+    pub pins: Pins,
+    /// The project's configuration (or the default one).
+    pub config: ProjectConfig,
+    /// The packages to build and install.
+    pub plan: BuildPlan,
+}
+
+/// Reads the configuration, the pins and the lock, and checks they agree.
+pub fn inputs(layout: &Layout, global: &Global) -> Result<Inputs> {
+    let config = layout.config()?;
+    let python = global.python.as_deref().or(config.python.as_deref());
+    let mut pins = Pins::load(&layout.sources_toml())?.select_python(python)?;
+    let lock_dir = layout.lock_dir();
+    let lock = Lock::load(&lock_dir)?;
+    lock.check_matches(&config, &lock_dir.join(LOCK_FILE))?;
+    let version = pins.guest_layout()?.short_version();
+    let plan = BuildPlan::new(&config, lock.for_python(&version)?, &mut pins, layout)?;
+    Ok(Inputs { pins, config, plan })
+}
+
+/// The stage context for `inputs`, for code that runs the pipeline.
+fn context<'a>(layout: &'a Layout, inputs: &'a Inputs, global: &Global) -> Result<Context<'a>> {
+    Context::new(
+        layout,
+        &inputs.pins,
+        &inputs.plan,
+        global.offline,
+        jobs(global),
+    )
 }
 
 /// Ui that stays quiet about stages already up to date (for `run` and
@@ -96,9 +131,25 @@ fn quiet_when_fresh(ui: &Ui) -> Ui {
     }
 }
 
-/// Brings every stage up to date, quietly when nothing is stale.
-fn build_quietly(layout: &Layout, global: &Global, ui: &Ui) -> Result<Pins> {
-    build_then(layout, global, None, &quiet_when_fresh(ui), |cx| {
-        Ok(cx.pins.clone())
-    })
+/// Brings every stage up to date, quietly when nothing is stale; returns
+/// the inputs, and each built package's source tree (where its own tests
+/// are).
+fn build_quietly(
+    layout: &Layout,
+    global: &Global,
+    ui: &Ui,
+) -> Result<(
+    Inputs,
+    std::collections::BTreeMap<String, std::path::PathBuf>,
+)> {
+    let inputs = inputs(layout, global)?;
+    let sources = build_inputs(layout, &inputs, global, None, &quiet_when_fresh(ui), |cx| {
+        inputs
+            .plan
+            .packages
+            .iter()
+            .map(|p| Ok((p.name.clone(), cx.output_of(&p.stage()?)?.join("src"))))
+            .collect()
+    })?;
+    Ok((inputs, sources))
 }

@@ -19,7 +19,7 @@ const EXIT_OOM: u8 = 137;
 
 /// Builds what is stale, then runs python.wasm once.
 pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<ExitCode> {
-    let pins = build_quietly(layout, global, ui)?;
+    let (inputs, _) = build_quietly(layout, global, ui)?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     if cwd.parent().is_none() {
         bail!("refusing to mount / read-write into the guest: run from a project directory");
@@ -28,7 +28,7 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
         .to_str()
         .with_context(|| format!("the current directory {} is not UTF-8", cwd.display()))?
         .to_owned();
-    let python = load_python(layout, &pins, ui)?;
+    let python = load_python(layout, &inputs.pins, ui)?;
     let started = std::time::SystemTime::now();
     let scratch = tempfile::Builder::new()
         .prefix("faasm-py-run-")

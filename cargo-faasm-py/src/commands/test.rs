@@ -1,6 +1,7 @@
 //! `cargo faasm-py test [SUITE…]`: suites inside python.wasm, gated by
 //! their baselines, with reports.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,29 +14,78 @@ use harness::suite::{Baseline, SuiteDef, gate, report};
 use super::{build_quietly, jobs, load_python};
 use crate::cli::{Global, TestArgs};
 use crate::layout::Layout;
-use crate::pins::Pins;
+use crate::plan::BuildPlan;
+use crate::project::{ProjectConfig, normalize};
 use crate::ui::Ui;
 
-/// Builds what is stale, then runs each suite (all under `pytests/` by
+/// The configured suites' directories (relative to the project, or to the
+/// sources for the default configuration).
+fn suite_dirs(layout: &Layout, config: &ProjectConfig) -> Vec<PathBuf> {
+    let base = match (&layout.project, &layout.config_table) {
+        (Some(project), Some(_)) => project.clone(),
+        _ => layout.sources.clone(),
+    };
+    config.suites.iter().map(|s| base.join(s)).collect()
+}
+
+/// The suites to run: `names`, else every configured one.
+fn select_suites(
+    layout: &Layout,
+    config: &ProjectConfig,
+    names: &[String],
+) -> Result<Vec<SuiteDef>> {
+    let configured: Vec<PathBuf> = suite_dirs(layout, config);
+    let name_of = |dir: &PathBuf| {
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if names.is_empty() {
+        return configured.iter().map(|d| SuiteDef::load_dir(d)).collect();
+    }
+    names
+        .iter()
+        .map(
+            |name| match configured.iter().find(|d| name_of(d) == *name) {
+                Some(dir) => SuiteDef::load_dir(dir),
+                None => bail!(
+                    "unknown suite `{name}`; the configured suites are: {}",
+                    configured
+                        .iter()
+                        .map(name_of)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        )
+        .collect()
+}
+
+/// Builds what is stale, then runs each suite (every configured one by
 /// default), writes its reports, and gates it (or blesses its baseline).
 pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result<ExitCode> {
-    let pytests = layout.pytests();
-    let names = if args.suites.is_empty() {
-        harness::suite::definition::names(&pytests)?
-    } else {
-        args.suites.clone()
-    };
     // Suites are read before building, so a bad suite file or name fails fast.
-    let suites: Vec<SuiteDef> = names
-        .iter()
-        .map(|n| SuiteDef::load(&pytests, n))
-        .collect::<Result<_>>()?;
-    let pins = build_quietly(layout, global, ui)?;
-    for suite in &suites {
-        check_wheels(suite, &pins)?;
+    let config = layout.config()?;
+    let mut suites = select_suites(layout, &config, &args.suites)?;
+    let (inputs, package_sources) = build_quietly(layout, global, ui)?;
+    let pins = &inputs.pins;
+    for suite in &mut suites {
+        if let Some(package) = &suite.package {
+            let Some(dir) = package_sources.get(&normalize(package)) else {
+                bail!(
+                    "suite `{}` runs the tests of package `{package}`, which this build does not build",
+                    suite.name
+                );
+            };
+            suite.tests_dir = Some(dir.clone());
+        }
     }
+    for suite in &suites {
+        check_wheels(suite, &inputs.plan)?;
+    }
+    let pytests = layout.pytests();
     let guest = pins.guest_layout()?;
-    let wasm = Arc::new(Interpreter::Wasm(load_python(layout, &pins, ui)?));
+    let wasm = Arc::new(Interpreter::Wasm(load_python(layout, pins, ui)?));
     let jobs = jobs(global);
     let mut all_ok = true;
     for suite in suites {
@@ -110,21 +160,22 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
     })
 }
 
-/// A suite's guest wheels must be in the runtime tree, which the build
-/// fills from `[runtime] wheels` (the build never reads suite files).
-fn check_wheels(suite: &SuiteDef, pins: &Pins) -> Result<()> {
+/// A suite's guest packages must be in the build (the build never reads
+/// suite files): configured, or locked as a dependency.
+fn check_wheels(suite: &SuiteDef, plan: &BuildPlan) -> Result<()> {
     let missing: Vec<&str> = suite
         .deps
         .iter()
-        .filter(|d| !pins.runtime.wheels.contains(d))
+        .filter(|d| !plan.guest_packages.contains(&normalize(d)))
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
         bail!(
-            "suite `{}` needs {} in the guest: add {} to `[runtime] wheels` in third-party/sources.toml",
+            "suite `{}` needs {} in the guest: add {} to `test-packages` in {} and run `cargo faasm-py lock`",
             suite.name,
             missing.join(", "),
-            if missing.len() == 1 { "it" } else { "them" }
+            if missing.len() == 1 { "it" } else { "them" },
+            crate::project::TABLE
         );
     }
     Ok(())

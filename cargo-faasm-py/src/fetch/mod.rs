@@ -7,8 +7,8 @@
 //! that no longer matches its pin is deleted and fetched anew.
 
 mod debian;
-mod pypi;
-mod url;
+pub mod pypi;
+pub mod url;
 
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::process::{Cmd, Log};
+use crate::project::normalize;
 
 #[derive(Deserialize)]
 struct ProjectPage {
@@ -22,6 +23,7 @@ struct FileEntry {
     url: String,
 }
 
+/// Downloads `file` of `project` into `staging`.
 pub fn download(project: &str, file: &str, staging: &Path, log: &mut Log) -> Result<PathBuf> {
     let index = index_url(log)?;
     let page_url = format!("{}/{}/", index.trim_end_matches('/'), normalize(project));
@@ -37,7 +39,7 @@ pub fn download(project: &str, file: &str, staging: &Path, log: &mut Log) -> Res
 }
 
 /// The index pip uses: `PIP_INDEX_URL`, pip's configuration, else pip's default.
-fn index_url(log: &mut Log) -> Result<String> {
+pub fn index_url(log: &mut Log) -> Result<String> {
     if let Some(url) = std::env::var("PIP_INDEX_URL")
         .ok()
         .filter(|u| !u.is_empty())
@@ -70,23 +72,8 @@ fn index_url(log: &mut Log) -> Result<String> {
     Ok(url.trim().to_owned())
 }
 
-/// PEP 503 name normalization.
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
 /// Resolves a file URL that the index may give relative to the page.
-fn resolve(page: &str, url: &str) -> String {
+pub fn resolve(page: &str, url: &str) -> String {
     if url.contains("://") {
         return url.to_owned();
     }
@@ -113,11 +100,6 @@ fn resolve(page: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalizes_names() {
-        assert_eq!(normalize("Zope.Interface__x"), "zope-interface-x");
-    }
 
     #[test]
     fn resolves_relative_urls() {

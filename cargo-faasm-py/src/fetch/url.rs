@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::process::{Cmd, Log};
 
+/// Downloads `url` to `dest`.
 pub fn download(url: &str, dest: &Path, log: &mut Log) -> Result<PathBuf> {
     Cmd::new("curl")
         .args(["--fail", "--location", "--silent", "--show-error"])

@@ -19,17 +19,9 @@ pub fn bin(out: &Path) -> PathBuf {
     out.join("venv/bin")
 }
 
-/// Every build tool any package asks for, once, in a stable order.
-fn tools<'a>(cx: &Context<'a>) -> Vec<&'a str> {
-    let mut tools: Vec<&str> = cx
-        .pins
-        .package
-        .iter()
-        .flat_map(|p| p.build_tools.iter().map(String::as_str))
-        .collect();
-    tools.sort_unstable();
-    tools.dedup();
-    tools
+/// Every build tool the lock names for this CPython, once, in order.
+fn tools<'a>(cx: &Context<'a>) -> &'a [String] {
+    &cx.plan.build_tools
 }
 
 impl Stage for BuildTools {
@@ -50,6 +42,6 @@ impl Stage for BuildTools {
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
-        host_python::venv_with_wheels(cx, out, &tools(cx), log)
+        host_python::venv_with_wheels(cx, out, tools(cx), log)
     }
 }

@@ -234,3 +234,46 @@ impl Stage for Sqlite {
         Ok(())
     }
 }
+
+/// A C library of the project's configuration (`c-libraries`), built with
+/// its own autotools: `configure --host=wasm32-wasip1 --disable-shared` and
+/// `make install` into the stage's output (`include/`, `lib/`).
+pub struct ConfiguredLibrary {
+    /// What the configuration says of it.
+    pub library: crate::project::CLibrary,
+}
+
+impl ConfiguredLibrary {
+    fn artifact(&self) -> String {
+        format!("clib:{}", self.library.name)
+    }
+}
+
+impl Stage for ConfiguredLibrary {
+    fn id(&self) -> StageId {
+        StageId::Library(self.library.name.clone())
+    }
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Toolchain]
+    }
+    fn recipe(&self) -> &'static [&'static str] {
+        RECIPE
+    }
+    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        common_inputs(cx, &self.artifact(), fp)?;
+        fp.add("configure-args", self.library.configure_args.join("\n"));
+        Ok(())
+    }
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let tc = toolchain(cx)?;
+        let src = unpack(cx, &self.artifact(), out, log)?;
+        let mut args = vec![
+            format!("--host={TARGET}"),
+            format!("--prefix={}", out.display()),
+            "--enable-static".to_owned(),
+            "--disable-shared".to_owned(),
+        ];
+        args.extend(self.library.configure_args.iter().cloned());
+        configure_and_install(cx, &tc, &src, &args, CFLAGS, log)
+    }
+}

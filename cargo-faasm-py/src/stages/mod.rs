@@ -19,18 +19,23 @@ pub mod util;
 
 use anyhow::Result;
 
-use crate::pins::Pins;
 use crate::pipeline::{Stage, StageId};
+use crate::plan::BuildPlan;
 
 /// Every stage, in pipeline order (each after the stages it depends on).
-/// Packages come from the pins, each a stage named after the package.
-pub fn all(pins: &Pins) -> Result<Vec<Box<dyn Stage>>> {
-    let packages: Vec<package::PackageStage> = pins
-        .package
+/// Packages come from the build plan, each a stage named after the package.
+pub fn all(plan: &BuildPlan) -> Result<Vec<Box<dyn Stage>>> {
+    let packages: Vec<package::PackageStage> = plan
+        .packages
         .iter()
         .map(package::PackageStage::new)
         .collect::<Result<_>>()?;
     let package_ids: Vec<StageId> = packages.iter().map(|p| p.id()).collect();
+    let libraries = plan.libraries.iter().map(|library| {
+        Box::new(clibs::ConfiguredLibrary {
+            library: library.clone(),
+        }) as Box<dyn Stage>
+    });
     let mut stages: Vec<Box<dyn Stage>> = vec![
         Box::new(fetch::Fetch),
         Box::new(toolchain::ToolchainStage),
@@ -45,6 +50,7 @@ pub fn all(pins: &Pins) -> Result<Vec<Box<dyn Stage>>> {
         Box::new(cpython::Cpython),
         Box::new(build_tools::BuildTools),
     ];
+    stages.extend(libraries);
     for stage in packages {
         stages.push(Box::new(stage));
     }
@@ -64,15 +70,11 @@ mod tests {
 
     #[test]
     fn every_builtin_stage_is_in_the_pipeline_in_order() {
-        let pins = Pins::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../third-party/sources.toml"),
-        )
-        .unwrap();
-        let ids: Vec<StageId> = all(&pins)
+        let ids: Vec<StageId> = all(&BuildPlan::default())
             .unwrap()
             .iter()
             .map(|s| s.id())
-            .filter(|id| !matches!(id, StageId::Package(_)))
+            .filter(|id| !matches!(id, StageId::Package(_) | StageId::Library(_)))
             .collect();
         assert_eq!(ids, StageId::BUILTIN);
     }

@@ -15,16 +15,9 @@ use crate::process::Log;
 /// The `native` stage.
 pub struct Native;
 
-/// The packages' native wheels and the runtime's wheels.
-fn wheels(cx: &Context) -> Vec<String> {
-    let mut wheels: Vec<String> = cx
-        .pins
-        .package
-        .iter()
-        .filter_map(|p| p.native_wheel.clone())
-        .collect();
-    wheels.extend(cx.pins.runtime.wheels.iter().cloned());
-    wheels
+/// The built packages' native wheels and every pure-Python wheel.
+fn wheels<'a>(cx: &Context<'a>) -> &'a [String] {
+    &cx.plan.native_wheels
 }
 
 impl Stage for Native {
@@ -39,13 +32,13 @@ impl Stage for Native {
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         for wheel in wheels(cx) {
-            fp.add(&wheel, &cx.pins.get(&wheel)?.sha256);
+            fp.add(wheel, &cx.pins.get(wheel)?.sha256);
         }
         Ok(())
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
-        host_python::venv_with_wheels(cx, out, &wheels(cx), log)
+        host_python::venv_with_wheels(cx, out, wheels(cx), log)
     }
 
     fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {

@@ -1,8 +1,8 @@
 //! `runtime`: the tree the guest sees, mounted read-only at the prefix
 //! CPython was configured with: the standard library with its compiled
 //! bytecode (the guest cannot write `__pycache__`), the packages' Python
-//! files and the runtime wheels (`[runtime] wheels`: what the test suites
-//! run on).
+//! files and the pure-Python wheels of the lock (dependencies, and what
+//! the test suites run on).
 
 use std::path::Path;
 
@@ -35,7 +35,7 @@ impl Stage for Runtime {
         &[include_str!("runtime.rs")]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        for wheel in &cx.pins.runtime.wheels {
+        for wheel in &cx.plan.wheels {
             fp.add(wheel, &cx.pins.get(wheel)?.sha256);
         }
         Ok(())
@@ -83,7 +83,7 @@ impl Stage for Runtime {
                 .run(log)?;
         }
         // The runtime wheels are pure Python: unpacking is installing.
-        for wheel in &cx.pins.runtime.wheels {
+        for wheel in &cx.plan.wheels {
             log.step(&format!("unpack {wheel}"));
             let file = cx.fetcher.get(wheel, log)?;
             unzip(&file, &site, log)?;

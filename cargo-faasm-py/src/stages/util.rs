@@ -99,18 +99,7 @@ pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
 /// The patch files for one upstream source (`third-party/patches/<name>/`),
 /// in the order they apply.
 pub fn patches(layout: &Layout, name: &str) -> Result<Vec<PathBuf>> {
-    let dir = layout.patches().join(name);
-    let mut patches = Vec::new();
-    if dir.is_dir() {
-        for entry in fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "patch") {
-                patches.push(path);
-            }
-        }
-    }
-    patches.sort();
-    Ok(patches)
+    crate::plan::patch_files(&layout.patches().join(name))
 }
 
 /// Adds every patch of `name` to a stage's fingerprint.
@@ -123,11 +112,16 @@ pub fn fingerprint_patches(layout: &Layout, name: &str, fp: &mut Fingerprint) ->
 
 /// Applies every patch of `name` to the unpacked source tree `src`.
 pub fn apply_patches(layout: &Layout, name: &str, src: &Path, log: &mut Log) -> Result<()> {
-    for patch in patches(layout, name)? {
+    apply_patch_files(&patches(layout, name)?, src, log)
+}
+
+/// Applies `patches`, in order, to the source tree `src`.
+pub fn apply_patch_files(patches: &[PathBuf], src: &Path, log: &mut Log) -> Result<()> {
+    for patch in patches {
         log.step(&format!("patch {}", patch.display()));
         Cmd::new("patch")
             .args(["-p1", "--forward", "--batch", "-i"])
-            .arg(&patch)
+            .arg(patch)
             .cwd(src)
             .run(log)
             .with_context(|| format!("patch {} does not apply", patch.display()))?;

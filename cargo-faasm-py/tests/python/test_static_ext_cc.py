@@ -46,6 +46,30 @@ class Arguments(unittest.TestCase):
             self.assertEqual(flags, ["-lm", "-lz"])
 
 
+class Setuptools(unittest.TestCase):
+    def test_dotted_name_from_the_build_lib_directory(self):
+        self.assertEqual(
+            w.dotted_from_build_lib("/s/build/lib.wasi-wasm32-cpython-313/msgpack/_cmsgpack" + SUFFIX, SUFFIX),
+            "msgpack._cmsgpack")
+        self.assertIsNone(w.dotted_from_build_lib("/s/other/_x.so", SUFFIX))
+
+    def test_compiles_are_replayed_with_the_module_renames(self):
+        with tempfile.TemporaryDirectory() as d:
+            config = {"wrap_dir": d, "rename_dir": os.path.join(d, "rename")}
+            obj = os.path.join(d, "build", "temp", "x.o")
+            os.makedirs(os.path.dirname(obj))
+            # A "compiler" that writes its arguments into the object.
+            cc = os.path.join(d, "cc")
+            with open(cc, "w") as f:
+                f.write("#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -o ]; then shift; out=$1; fi; shift; done\necho renamed > \"$out\"\n")
+            os.chmod(cc, 0o755)
+            w.record_compile(config, obj, [cc, "-c", "x.c", "-o", obj])
+            got = w.renamed_objects(config, [obj, "/other/y.o"], "pkg._x")
+            self.assertEqual(got, [obj + ".faasm.o", "/other/y.o"])
+            with open(obj + ".faasm.o") as f:
+                self.assertEqual(f.read().strip(), "renamed")
+
+
 class Meson(unittest.TestCase):
     def test_index_reads_introspection_once_into_a_map(self):
         with tempfile.TemporaryDirectory() as build:

@@ -32,6 +32,10 @@ pub enum Root {
     Stdlib,
     /// The suite's own directory under `pytests/`.
     Suite,
+    /// The source tree of the package named by `package` (its sdist or
+    /// directory, as built): a package's own tests, which its installed
+    /// files do not carry.
+    Source,
 }
 
 /// A module selection: glob patterns relative to the root, minus exclusions.
@@ -62,6 +66,12 @@ pub struct SuiteDef {
     pub runner: Runner,
     /// Where the modules are.
     pub root: Root,
+    /// With `root = "source"`: the package whose source holds the tests.
+    pub package: Option<String>,
+    /// Where the test modules are on the host, for `root = "source"` (the
+    /// caller fills it in from the build), else the suite's directory.
+    #[serde(skip)]
+    pub tests_dir: Option<PathBuf>,
     /// The whole suite.
     #[serde(flatten)]
     pub selection: Selection,
@@ -91,6 +101,8 @@ impl SuiteDef {
             dir: dir.to_owned(),
             runner: Runner::Pytest,
             root: Root::Suite,
+            package: None,
+            tests_dir: None,
             selection: Selection {
                 modules: patterns.iter().map(|p| (*p).to_owned()).collect(),
                 ..Selection::default()
@@ -101,6 +113,15 @@ impl SuiteDef {
             memory_mib: 2048,
             ci: None,
         }
+    }
+
+    /// Reads and checks `<dir>/suite.toml`; the suite is named after
+    /// `dir`.
+    pub fn load_dir(dir: &Path) -> Result<Self> {
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            bail!("{} is not a suite directory", dir.display());
+        };
+        Self::load(parent, &name.to_string_lossy())
     }
 
     /// Reads and checks `<pytests>/<name>/suite.toml`.
@@ -137,6 +158,12 @@ impl SuiteDef {
                 def.memory_mib
             );
         }
+        if (def.root == Root::Source) != def.package.is_some() {
+            bail!(
+                "{}: `package` names the package whose source holds the tests, with `root = \"source\"` and only then",
+                file.display()
+            );
+        }
         def.name = name.to_owned();
         def.dir = dir;
         Ok(def)
@@ -150,6 +177,12 @@ impl SuiteDef {
             None => self.dir.join("baseline.toml"),
             Some(version) => self.dir.join(format!("baseline-{version}.toml")),
         }
+    }
+
+    /// Where the test modules of a `suite` or `source` suite are on the
+    /// host.
+    pub fn tests_dir(&self) -> &Path {
+        self.tests_dir.as_deref().unwrap_or(&self.dir)
     }
 
     /// The selection to run: the CI one when asked for and defined.

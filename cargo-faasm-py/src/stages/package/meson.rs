@@ -1,33 +1,36 @@
-//! The meson backend: a generated cross file and target-python view (what
-//! crossenv did for the seed), the package's own `meson setup` / `ninja` /
-//! `meson install`, and the static-archive compiler wrapper.
+//! The meson backend (meson-python packages: numpy, pandas): a generated
+//! cross file and the target-python view, the package's own vendored
+//! `meson setup` / `ninja` / `meson install`, through the static-archive
+//! compiler wrapper.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use fs_err as fs;
-use harness::guest::HOST_PLATFORM;
 
-use super::{Manifest, ModuleRow, STATIC_EXT_CC};
-use crate::pins::Package;
+use super::Manifest;
+use super::cross::{
+    WASI_DEFINES, build_shims, collect_modules, plan_renames, remove_objects, write_rename_header,
+    write_target_python, write_wrapper,
+};
 use crate::pipeline::{StageContext, StageId};
+use crate::plan::Package;
 use crate::process::{Cmd, Log};
 use crate::stages::build_tools;
 use crate::stages::cpython::CpythonBuild;
 use crate::stages::host_python;
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{apply_patches, files_under, path_with, unpack, write_script};
-use crate::symbols;
+use crate::stages::util::{files_under, path_with};
 
-/// The emulations CPython's configure enables for WASI; headers check them.
-const WASI_DEFINES: &[&str] = &[
-    "-D_WASI_EMULATED_SIGNAL",
-    "-D_WASI_EMULATED_GETPID",
-    "-D_WASI_EMULATED_PROCESS_CLOCKS",
-];
-
-/// Builds `package` with its vendored meson into `out`.
-pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) -> Result<()> {
+/// Builds `package` from its source tree `src` with its vendored meson
+/// into `out`.
+pub fn build(
+    cx: &StageContext,
+    package: &Package,
+    src: &Path,
+    out: &Path,
+    log: &mut Log,
+) -> Result<()> {
     let tc = Toolchain::with_cxx(
         &cx.output(&StageId::Toolchain)?,
         &cx.output(&StageId::CxxRuntime)?,
@@ -35,9 +38,7 @@ pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) ->
     let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
     let tools = build_tools::bin(&cx.output(&StageId::BuildTools)?);
 
-    let src = unpack(cx, &package.sdist, out, log)?;
-    apply_patches(cx.layout, &package.name, &src, log)?;
-
+    let src = src.to_owned();
     let build = out.join("build");
     let wrap = write_wrapper(&tc, &tools.join("python"), out, &build, &cpython)?;
     // Not the build-tools venv: sysconfig's `venv` scheme ignores the
@@ -51,8 +52,14 @@ pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) ->
         bail!("{} vendors no meson at {}", package.name, meson.display());
     }
     let path = path_with(&[&tools]);
+    let with_env = |mut cmd: Cmd| {
+        for (key, value) in &package.env {
+            cmd = cmd.env(key, value);
+        }
+        cmd
+    };
     let meson_cmd = || {
-        Cmd::new(tools.join("python"))
+        with_env(Cmd::new(tools.join("python")))
             .arg(&meson)
             .env("PATH", &path)
             .env("PKG_CONFIG_LIBDIR", "/nonexistent")
@@ -72,7 +79,7 @@ pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) ->
         .run(log)?;
 
     let ninja = || {
-        Cmd::new(tools.join("ninja"))
+        with_env(Cmd::new(tools.join("ninja")))
             .arg("-C")
             .arg(&build)
             .arg(format!("-j{}", cx.jobs))
@@ -135,68 +142,6 @@ pub fn build(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) ->
     manifest.save(out)
 }
 
-/// `cc` and `c++` wrappers plus their configuration; returns their directory.
-fn write_wrapper(
-    tc: &Toolchain,
-    python: &Path,
-    out: &Path,
-    build: &Path,
-    cpython: &CpythonBuild,
-) -> Result<PathBuf> {
-    let wrap = out.join("wrap");
-    fs::create_dir_all(out.join("rename"))?;
-    fs::create_dir_all(&wrap)?;
-    let config = serde_json::json!({
-        "cc": tc.tool("clang"),
-        "cxx": tc.tool("clang++"),
-        "ar": tc.tool("llvm-ar"),
-        "build_dir": build,
-        "wrap_dir": wrap,
-        "rename_dir": out.join("rename"),
-        "ext_suffix": cpython.ext_suffix,
-    });
-    fs::write(
-        wrap.join("static_ext_cc.json"),
-        serde_json::to_string_pretty(&config)?,
-    )?;
-    fs::write(wrap.join("static_ext_cc.py"), STATIC_EXT_CC)?;
-    for name in ["cc", "c++"] {
-        // The wrapper's first argument says which compiler it stands for.
-        write_script(
-            &wrap.join(name),
-            &format!(
-                "exec '{}' -S '{}' {name} \"$@\"",
-                python.display(),
-                wrap.join("static_ext_cc.py").display()
-            ),
-        )?;
-    }
-    Ok(wrap)
-}
-
-/// The host python, made to report the wasm build's configuration: its
-/// `_sysconfigdata`, `EXT_SUFFIX` and `pyconfig.h`, as CPython's own
-/// Makefile does for `PYTHON_FOR_BUILD`.
-fn write_target_python(
-    cx: &StageContext,
-    out: &Path,
-    python: &Path,
-    cpython: &CpythonBuild,
-) -> Result<PathBuf> {
-    let path = out.join("target-python");
-    write_script(
-        &path,
-        &format!(
-            "export _PYTHON_PROJECT_BASE='{}'\nexport _PYTHON_HOST_PLATFORM={HOST_PLATFORM}\nexport _PYTHON_SYSCONFIGDATA_NAME={}\nexport _PYTHON_SYSCONFIGDATA_PATH='{}'\nexec '{}' \"$@\"",
-            cpython.project_base.display(),
-            cx.guest.sysconfigdata_name(),
-            cpython.sysconfig_dir.display(),
-            python.display()
-        ),
-    )?;
-    Ok(path)
-}
-
 fn write_cross_file(
     out: &Path,
     tc: &Toolchain,
@@ -245,107 +190,6 @@ fn write_cross_file(
     let path = out.join("cross.ini");
     fs::write(&path, text)?;
     Ok(path)
-}
-
-/// For each module, the symbols it defines in its own objects that some
-/// other archive of the link defines too. A duplicate no module owns (two
-/// shared libraries) cannot be renamed and is an error naming both.
-fn plan_renames(
-    modules: &[ModuleRow],
-    cpython_archives: &[PathBuf],
-) -> Result<Vec<(ModuleRow, Vec<String>)>> {
-    let mut archives: Vec<PathBuf> = modules.iter().map(|m| m.archive.clone()).collect();
-    archives.extend(modules.iter().flat_map(|m| m.libs.iter().cloned()));
-    archives.extend(cpython_archives.iter().cloned());
-    let duplicates = symbols::duplicates(&archives)?;
-    let mut renames = Vec::new();
-    let mut owned = std::collections::BTreeSet::new();
-    for row in modules {
-        let own: Vec<String> = duplicates
-            .iter()
-            .filter(|(_, definers)| definers.contains(&row.archive))
-            .map(|(symbol, _)| symbol.clone())
-            .collect();
-        owned.extend(own.iter().cloned());
-        if !own.is_empty() {
-            renames.push((row.clone(), own));
-        }
-    }
-    let unowned: std::collections::BTreeMap<_, _> = duplicates
-        .into_iter()
-        .filter(|(symbol, _)| !owned.contains(symbol))
-        .collect();
-    if !unowned.is_empty() {
-        bail!(
-            "global symbols defined by more than one library, which no module owns and none can be renamed:\n{}",
-            symbols::describe(&unowned)
-        );
-    }
-    Ok(renames)
-}
-
-/// The force-included header that renames `symbols` throughout one module.
-fn write_rename_header(out: &Path, row: &ModuleRow, symbols: &[String]) -> Result<()> {
-    let prefix = row.module.replace('.', "_");
-    let mut text = format!(
-        "/* Generated by cargo faasm-py: symbols {} defines that another archive of\n   python.wasm defines too, renamed so each module keeps its own copy. */\n",
-        row.module
-    );
-    for symbol in symbols {
-        text.push_str(&format!("#define {symbol} faasm_py_{prefix}_{symbol}\n"));
-    }
-    let path = out
-        .join("rename")
-        .join(format!("{}.h", row.module.replace('.', "-")));
-    fs::write(&path, text)?;
-    Ok(())
-}
-
-/// Deletes a module's objects and archive so ninja rebuilds them.
-fn remove_objects(row: &ModuleRow) -> Result<()> {
-    let objects = PathBuf::from(format!("{}.p", row.archive.display()));
-    for path in files_under(&objects)? {
-        if path.extension().is_some_and(|e| e == "o") {
-            fs::remove_file(&path)?;
-        }
-    }
-    fs::remove_file(&row.archive)?;
-    Ok(())
-}
-
-/// The rows the wrapper wrote next to each module archive.
-fn collect_modules(build: &Path) -> Result<Vec<ModuleRow>> {
-    let mut rows = Vec::new();
-    for path in files_under(build)? {
-        if path.to_string_lossy().ends_with(".faasm-module.json") {
-            let text = fs::read_to_string(&path)?;
-            let row: ModuleRow = serde_json::from_str(&text)
-                .with_context(|| format!("malformed {}", path.display()))?;
-            rows.push(row);
-        }
-    }
-    rows.sort_by(|a, b| a.module.cmp(&b.module));
-    Ok(rows)
-}
-
-/// Compiles the package's shims into one archive.
-fn build_shims(
-    cx: &StageContext,
-    tc: &Toolchain,
-    package: &Package,
-    out: &Path,
-    log: &mut Log,
-) -> Result<PathBuf> {
-    log.step("shims");
-    let dir = out.join("shims");
-    let sources = package
-        .shims
-        .iter()
-        .map(|shim| cx.layout.shims().join(shim));
-    let objects = tc.compile(sources, ["-O2"], &dir, cx.jobs, log)?;
-    let archive = dir.join("libshims.a");
-    tc.archive(&archive, &objects, log)?;
-    Ok(archive)
 }
 
 /// Moves the installed Python files to `<out>/site-packages`; the installed

@@ -1,23 +1,27 @@
 //! Package stages (numpy first): a source distribution built by its own build
 //! system on the host python, against the target's sysconfig, with every
 //! extension module coming out as a static archive plus a manifest row.
-//! Which packages exist is data (`[[package]]` in sources.toml); this code
-//! only knows build backends.
+//! Which packages exist is data (the project's configuration and lock, and
+//! the built-in recipes: see `plan.rs`); this code only knows build
+//! backends. A package's source is its sdist, or a directory of the
+//! project, copied.
 
+mod cross;
 mod manifest;
 mod meson;
+mod pep517;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 pub use manifest::{Manifest, ModuleRow};
 
 use crate::digest::Fingerprint;
-use crate::pins::{Backend, Package};
 use crate::pipeline::{Stage, StageContext, StageId};
-use crate::process::Log;
-use crate::stages::util::fingerprint_patches;
+use crate::plan::{Backend, Package, PackageSource};
+use crate::process::{Cmd, Log};
+use crate::stages::util::{apply_patch_files, files_under, unpack};
 
 /// The compiler wrapper that turns extension modules into archives.
 const STATIC_EXT_CC: &str = include_str!("static_ext_cc.py");
@@ -43,28 +47,63 @@ impl Stage for PackageStage {
         self.id.clone()
     }
     fn deps(&self) -> Vec<StageId> {
-        vec![
+        let mut deps = vec![
             StageId::Toolchain,
             StageId::CxxRuntime,
             StageId::HostPython,
             StageId::Cpython,
             StageId::BuildTools,
-        ]
+        ];
+        deps.extend(
+            self.package
+                .guest_build_deps
+                .iter()
+                .map(|d| StageId::Package(d.clone())),
+        );
+        deps.extend(
+            self.package
+                .c_libraries
+                .iter()
+                .map(|l| StageId::Library(l.clone())),
+        );
+        deps
     }
     fn recipe(&self) -> &'static [&'static str] {
         &[
             include_str!("mod.rs"),
             include_str!("manifest.rs"),
+            include_str!("cross.rs"),
             include_str!("meson.rs"),
+            include_str!("pep517.rs"),
             STATIC_EXT_CC,
         ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         let p = &self.package;
-        fp.add("sdist", &cx.pins.get(&p.sdist)?.sha256);
+        match &p.source {
+            PackageSource::Sdist(artifact) => {
+                fp.add("sdist", &cx.pins.get(artifact)?.sha256);
+            }
+            PackageSource::Path(dir) => {
+                let mut files = files_under(dir)?;
+                files.sort();
+                for file in files {
+                    let rel = file.strip_prefix(dir).unwrap_or(&file);
+                    if !is_build_output(rel) {
+                        fp.add_file(&rel.to_string_lossy(), &file)?;
+                    }
+                }
+            }
+        }
+        fp.add("version", &p.version);
         fp.add("backend", format!("{:?}", p.backend));
         fp.add("meson-options", p.meson_options.join("\n"));
-        fingerprint_patches(cx.layout, &p.name, fp)?;
+        for (key, value) in &p.env {
+            fp.add("env", format!("{key}={value}"));
+        }
+        for patch in &p.patches {
+            fp.add_file("patch", patch)?;
+        }
         for shim in &p.shims {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
         }
@@ -72,8 +111,51 @@ impl Stage for PackageStage {
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
-        match self.package.backend {
-            Backend::Meson => meson::build(cx, &self.package, out, log),
+        let src = source(cx, &self.package, out, log)?;
+        match &self.package.backend {
+            Backend::Meson => meson::build(cx, &self.package, &src, out, log),
+            Backend::Pep517(backend) => pep517::build(cx, &self.package, backend, &src, out, log),
         }
     }
+}
+
+/// `-I`/`-L` flags for the C libraries `package` is built against.
+pub(crate) fn library_flags(cx: &StageContext, package: &Package) -> Result<(String, String)> {
+    let mut includes = Vec::new();
+    let mut libs = Vec::new();
+    for lib in &package.c_libraries {
+        let dir = cx.output(&StageId::Library(lib.clone()))?;
+        includes.push(format!("-I{}", dir.join("include").display()));
+        libs.push(format!("-L{}", dir.join("lib").display()));
+    }
+    Ok((includes.join(" "), libs.join(" ")))
+}
+
+/// Build outputs a project directory may hold, left out of its
+/// fingerprint and its copy.
+fn is_build_output(rel: &Path) -> bool {
+    rel.components().any(|c| {
+        let c = c.as_os_str().to_string_lossy();
+        c == "build" || c == "__pycache__" || c.ends_with(".egg-info") || c == ".git"
+    })
+}
+
+/// The package's source tree in `<out>/src`, patched.
+fn source(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) -> Result<PathBuf> {
+    let src = match &package.source {
+        PackageSource::Sdist(artifact) => unpack(cx, artifact, out, log)?,
+        PackageSource::Path(dir) => {
+            log.step("copy the source");
+            let src = out.join("src");
+            fs_err::create_dir_all(&src)?;
+            Cmd::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", dir.display()))
+                .arg(&src)
+                .run(log)?;
+            src
+        }
+    };
+    apply_patch_files(&package.patches, &src, log)?;
+    Ok(src)
 }

@@ -4,11 +4,14 @@ becomes a static archive, whatever build system asks for it.
 Run as `static_ext_cc.py cc|c++ ARGS` (the wrapper scripts `cc` and `c++`
 do this) next to a `static_ext_cc.json` that names the real compilers:
 
-- compiling a source of a module (an object under `<module>.so.p/`): its
-  `PyInit_<name>` is renamed to one derived from the module's dotted name,
-  so two packages' `_common` modules cannot collide once linked together,
-  and a per-module rename header is force-included when the duplicate
-  symbol check asked for one;
+- compiling a source of a module: its `PyInit_<name>` is renamed to one
+  derived from the module's dotted name, so two packages' `_common`
+  modules cannot collide once linked together, and a per-module rename
+  header is force-included when the duplicate symbol check asked for one.
+  Under meson an object's path (`<module>.so.p/`) names its module, so
+  this happens as it is compiled; under setuptools (and other builds that
+  compile first and link later) every compile is recorded, and replayed
+  with the renames when the module is linked;
 - linking a module (`-shared`): the objects become an archive at the
   requested path, and `<path>.faasm-module.json` records the module's
   dotted name, its init symbol, the static libraries it was linked with,
@@ -16,10 +19,12 @@ do this) next to a `static_ext_cc.json` that names the real compilers:
   final link;
 - anything else goes to the real compiler unchanged.
 
-`static_ext_cc.py index` is run once after `meson setup`: it reads meson's
-introspection (which file installs where) and writes the small map from
-built module files to dotted names that every later call reads.
+A module's dotted name comes from where the build installs it: meson's
+introspection, which `static_ext_cc.py index` reads once after `meson
+setup` into a small map every later call reads; else (setuptools) its path
+below the build's `lib.<platform>` directory.
 """
+import hashlib
 import json
 import os
 import shlex
@@ -106,11 +111,77 @@ def load_index(config):
         return {}
 
 
-def module_of(index, module_file):
+def dotted_from_build_lib(module_file, suffix):
+    """`build/lib.wasi-wasm32-cpython-313/pkg/_x<suffix>` -> `pkg._x`
+    (setuptools' layout); None elsewhere."""
+    parts = os.path.abspath(module_file).replace(os.sep, "/").split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i].startswith("lib.") and i > 0 and parts[i - 1] == "build":
+            rest = parts[i + 1:]
+            if not rest:
+                return None
+            last = rest[-1]
+            rest[-1] = last[: -len(suffix)] if last.endswith(suffix) else last.split(".")[0]
+            return ".".join(rest)
+    return None
+
+
+def module_of(index, module_file, suffix=None):
     dotted = index.get(os.path.abspath(module_file))
+    if dotted is None and suffix is not None:
+        dotted = dotted_from_build_lib(module_file, suffix)
     if dotted is None:
         sys.exit(f"static_ext_cc: {module_file} is not an extension module the build installs; cannot name it")
     return dotted
+
+
+def record_compile(config, obj, argv):
+    """Keeps the command that made `obj`, to replay it with renames."""
+    records = os.path.join(config["wrap_dir"], "compiles")
+    os.makedirs(records, exist_ok=True)
+    key = hashlib.sha256(os.path.abspath(obj).encode()).hexdigest()[:24]
+    with open(os.path.join(records, key + ".json"), "w") as f:
+        json.dump({"object": os.path.abspath(obj), "cwd": os.getcwd(), "argv": argv}, f)
+
+
+def recorded_compile(config, obj):
+    key = hashlib.sha256(os.path.abspath(obj).encode()).hexdigest()[:24]
+    try:
+        with open(os.path.join(config["wrap_dir"], "compiles", key + ".json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def rename_flags(config, dotted):
+    short = dotted.rsplit(".", 1)[-1]
+    flags = [f"-DPyInit_{short}={init_symbol(dotted)}"]
+    header = os.path.join(config["rename_dir"], dotted.replace(".", "-") + ".h")
+    if os.path.isfile(header):
+        flags += ["-include", header]
+    return flags
+
+
+def renamed_objects(config, objects, dotted):
+    """Recompiles each recorded object with the module's renames; objects
+    compiled as the module's own under meson are already renamed."""
+    out = []
+    for obj in objects:
+        record = recorded_compile(config, obj)
+        if record is None:
+            out.append(obj)
+            continue
+        renamed = obj + ".faasm.o"
+        argv = list(record["argv"])
+        o = argv.index("-o") if "-o" in argv else None
+        if o is not None:
+            argv[o + 1] = renamed
+        else:
+            argv = [a for a in argv if not a.startswith("-o")] + ["-o", renamed]
+        argv = argv[:1] + rename_flags(config, dotted) + argv[1:]
+        subprocess.run(argv, cwd=record["cwd"], check=True)
+        out.append(renamed)
+    return out
 
 
 def compile_command(config, index, real, args):
@@ -119,12 +190,7 @@ def compile_command(config, index, real, args):
     extra = []
     if out and ".so.p/" in out.replace(os.sep, "/"):
         module_file = out.replace(os.sep, "/").split(".so.p/")[0] + ".so"
-        dotted = module_of(index, module_file)
-        short = dotted.rsplit(".", 1)[-1]
-        extra.append(f"-DPyInit_{short}={init_symbol(dotted)}")
-        header = os.path.join(config["rename_dir"], dotted.replace(".", "-") + ".h")
-        if os.path.isfile(header):
-            extra += ["-include", header]
+        extra = rename_flags(config, module_of(index, module_file))
     return [real] + extra + args
 
 
@@ -164,10 +230,11 @@ def archive(config, index, args):
     if out is None:
         sys.exit("static_ext_cc: -shared without -o")
     objects, archives, flags = link_inputs(args)
+    dotted = module_of(index, out, config["ext_suffix"])
+    objects = renamed_objects(config, objects, dotted)
     if os.path.exists(out):
         os.remove(out)
     subprocess.run([config["ar"], "rcs", out] + objects, check=True)
-    dotted = module_of(index, out)
     row = {"module": dotted, "init": init_symbol(dotted), "archive": os.path.abspath(out),
            "libs": archives, "link_flags": flags}
     with open(out + ".faasm-module.json", "w") as f:
@@ -192,6 +259,10 @@ def main(argv):
     else:
         real = config["cxx"] if mode == "c++" else config["cc"]
         command = compile_command(config, index, real, args)
+        out = output_of(args)
+        if out and "-c" in args and command == [real] + args:
+            # Not known to belong to a module yet: replayed if it does.
+            record_compile(config, out, command)
         os.execv(command[0], command)
 
 

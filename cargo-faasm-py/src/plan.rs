@@ -1,0 +1,269 @@
+//! What this build builds: the project's configuration, its lock for the
+//! selected CPython, and the built-in recipes (`third-party/recipes/`: how
+//! a known package such as numpy is built for wasm32) become the packages
+//! to build, the wheels to install, and the host tools to build with. The
+//! lock's files join the pins, so they are fetched and verified like every
+//! other input.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::layout::Layout;
+use crate::lock::{Kind, LockedFile, Resolution};
+use crate::pins::{Artifact, Pins, Source};
+use crate::pipeline::StageId;
+use crate::project::{CLibrary, PackageSpec, ProjectConfig, normalize};
+
+/// A package's build system, as far as this tool drives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// meson-python: the package's own meson, through our cross file.
+    Meson,
+    /// Any other PEP 517 backend (setuptools …), called in the host
+    /// python with the target's sysconfig and our compilers (`CC`,
+    /// `LDSHARED` …): the backend's import path, `module:object`.
+    Pep517(String),
+}
+
+impl Backend {
+    fn from_pep517(backend: &str, package: &str) -> Result<Self> {
+        match backend {
+            "mesonpy" => Ok(Backend::Meson),
+            "" => bail!("the lock names no build backend for package `{package}`"),
+            other => Ok(Backend::Pep517(other.to_owned())),
+        }
+    }
+}
+
+/// Where a built package's source comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageSource {
+    /// A source distribution: the artifact of that name.
+    Sdist(String),
+    /// A directory of the project.
+    Path(PathBuf),
+}
+
+/// One package built for the guest.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// Its normalized name, also its stage's.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its source.
+    pub source: PackageSource,
+    /// Its build system.
+    pub backend: Backend,
+    /// Guest packages its build needs (their stages come first).
+    pub guest_build_deps: Vec<String>,
+    /// Options for `meson setup`.
+    pub meson_options: Vec<String>,
+    /// Environment variables for its build.
+    pub env: BTreeMap<String, String>,
+    /// C files of `third-party/shims/` linked in with it.
+    pub shims: Vec<String>,
+    /// Patch files, applied in order.
+    pub patches: Vec<PathBuf>,
+    /// C libraries (of the plan's `libraries`) it is built against.
+    pub c_libraries: Vec<String>,
+}
+
+impl Package {
+    /// Its stage.
+    pub fn stage(&self) -> Result<StageId> {
+        StageId::package(&self.name)
+    }
+}
+
+/// How a known package is built for wasm32: `third-party/recipes/<name>.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Recipe {
+    #[serde(default)]
+    meson_options: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    shims: Vec<String>,
+}
+
+/// Everything the build does with packages.
+#[derive(Debug, Clone, Default)]
+pub struct BuildPlan {
+    /// Packages built into python.wasm, in build order.
+    pub packages: Vec<Package>,
+    /// Pure-Python wheels (artifact names) unpacked into site-packages.
+    pub wheels: Vec<String>,
+    /// Host wheels (artifact names) of the build-tools venv.
+    pub build_tools: Vec<String>,
+    /// Wheels (artifact names) of the native reference environment.
+    pub native_wheels: Vec<String>,
+    /// Every guest package's normalized name.
+    pub guest_packages: BTreeSet<String>,
+    /// C libraries some package needs, built from pinned sources (each an
+    /// artifact `clib:<name>`).
+    pub libraries: Vec<CLibrary>,
+}
+
+fn artifact_of(file: &LockedFile) -> Artifact {
+    Artifact {
+        version: file.version.clone(),
+        file: file.file.clone(),
+        sha256: file.sha256.clone(),
+        sources: vec![Source::Pypi {
+            pypi: file.name.clone(),
+        }],
+        hint: None,
+    }
+}
+
+fn add(pins: &mut Pins, name: String, artifact: Artifact) -> Result<String> {
+    if let Some(existing) = pins.artifact.get(&name)
+        && existing.sha256 != artifact.sha256
+    {
+        bail!("artifact `{name}` is pinned twice, differently");
+    }
+    pins.artifact.insert(name.clone(), artifact);
+    Ok(name)
+}
+
+impl BuildPlan {
+    /// The plan for `resolution` of `config`; its files join `pins`.
+    pub fn new(
+        config: &ProjectConfig,
+        resolution: &Resolution,
+        pins: &mut Pins,
+        layout: &Layout,
+    ) -> Result<Self> {
+        let mut plan = BuildPlan::default();
+        for lib in &config.c_libraries {
+            add(
+                pins,
+                format!("clib:{}", lib.name),
+                Artifact {
+                    version: lib.version.clone(),
+                    file: lib.file.clone(),
+                    sha256: lib.sha256.clone(),
+                    sources: lib.sources.clone(),
+                    hint: None,
+                },
+            )?;
+            StageId::library(&lib.name)?;
+            plan.libraries.push(lib.clone());
+        }
+        for tool in &resolution.build_tool {
+            plan.build_tools
+                .push(add(pins, format!("tool:{}", tool.name), artifact_of(tool))?);
+        }
+        let specs: BTreeMap<String, &PackageSpec> = config
+            .all_packages()
+            .map(|p| (normalize(&p.name), p))
+            .collect();
+        for locked in &resolution.package {
+            plan.guest_packages.insert(locked.name.clone());
+            let file = || -> Result<LockedFile> {
+                Ok(LockedFile {
+                    name: locked.name.clone(),
+                    version: locked.version.clone(),
+                    file: locked.file.clone().context("the lock names no file")?,
+                    sha256: locked.sha256.clone().context("the lock names no sha256")?,
+                })
+            };
+            if let Some(native) = &locked.native {
+                plan.native_wheels.push(add(
+                    pins,
+                    format!("native:{}", native.name),
+                    artifact_of(native),
+                )?);
+            }
+            let source = match locked.kind {
+                Kind::Wheel => {
+                    let name = add(
+                        pins,
+                        format!("wheel:{}", locked.name),
+                        artifact_of(&file()?),
+                    )?;
+                    plan.native_wheels.push(name.clone());
+                    plan.wheels.push(name);
+                    continue;
+                }
+                Kind::Sdist => PackageSource::Sdist(add(
+                    pins,
+                    format!("sdist:{}", locked.name),
+                    artifact_of(&file()?),
+                )?),
+                Kind::Path => {
+                    let project = layout
+                        .project
+                        .as_ref()
+                        .context("a path package needs a project")?;
+                    PackageSource::Path(project.join(locked.path.as_deref().unwrap_or(".")))
+                }
+            };
+            let backend = Backend::from_pep517(
+                locked.build_backend.as_deref().unwrap_or_default(),
+                &locked.name,
+            )?;
+            let recipe = recipe(&layout.sources, &locked.name)?;
+            let spec = specs.get(&locked.name);
+            let mut patches = patch_files(&layout.patches().join(&locked.name))?;
+            if let (Some(spec), Some(project)) = (spec, &layout.project)
+                && let Some(dir) = &spec.patches
+            {
+                patches.extend(patch_files(&project.join(dir))?);
+            }
+            let mut meson_options = recipe.meson_options;
+            let mut env = recipe.env;
+            if let Some(spec) = spec {
+                meson_options.extend(spec.meson_options.iter().cloned());
+                env.extend(spec.env.clone());
+            }
+            plan.packages.push(Package {
+                name: locked.name.clone(),
+                version: locked.version.clone(),
+                source,
+                backend,
+                guest_build_deps: locked.build_requires_guest.clone(),
+                meson_options,
+                env,
+                shims: recipe.shims,
+                patches,
+                c_libraries: spec.map(|s| s.c_libraries.clone()).unwrap_or_default(),
+            });
+        }
+        for package in &plan.packages {
+            package.stage()?;
+        }
+        Ok(plan)
+    }
+}
+
+fn recipe(sources: &Path, name: &str) -> Result<Recipe> {
+    let path = sources
+        .join("third-party/recipes")
+        .join(format!("{name}.toml"));
+    match fs_err::read_to_string(&path) {
+        Ok(text) => harness::text::parse_toml(&text, &path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Recipe::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `*.patch` files of `dir`, in name order (none if it does not exist).
+pub fn patch_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut patches = Vec::new();
+    if dir.is_dir() {
+        for entry in fs_err::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "patch") {
+                patches.push(path);
+            }
+        }
+    }
+    patches.sort();
+    Ok(patches)
+}

@@ -1,0 +1,264 @@
+//! The project's configuration: `[workspace.metadata.faasm-py]` in the
+//! project's `Cargo.toml` (or `[package.metadata.faasm-py]` of its root
+//! package), where cargo users keep tool configuration. It names the CPython
+//! version, the packages built into python.wasm or installed beside it, the
+//! test suites, and the modules a snapshot pre-imports. Outside a project,
+//! or in one without the table, the default configuration
+//! (`third-party/default-config.toml`: numpy and the test runners) applies.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// Where the configuration table lives, for error messages.
+pub const TABLE: &str = "[workspace.metadata.faasm-py]";
+
+/// The whole table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProjectConfig {
+    /// The CPython version (`"3.13"`), one the pins know; their default
+    /// when absent. `--python` overrides it.
+    pub python: Option<String>,
+    /// Packages for the guest: built into python.wasm (C extensions) or
+    /// installed into its site-packages (pure Python), with their
+    /// dependencies.
+    #[serde(default)]
+    pub packages: Vec<PackageSpec>,
+    /// Packages the test suites need in the guest (pytest, hypothesis …),
+    /// installed like the others.
+    #[serde(default)]
+    pub test_packages: Vec<PackageSpec>,
+    /// Test suites: directories with a `suite.toml`, relative to the
+    /// project.
+    #[serde(default)]
+    pub suites: Vec<PathBuf>,
+    /// Modules a snapshot imports before it is taken.
+    #[serde(default)]
+    pub preimport: Vec<String>,
+    /// C libraries some package needs, built for wasm32 from pinned sources.
+    #[serde(default)]
+    pub c_libraries: Vec<CLibrary>,
+}
+
+/// One package of the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PackageSpec {
+    /// Its distribution name, as on PyPI.
+    pub name: String,
+    /// A PEP 440 version specifier (`"2.5.5"` means `==2.5.5`); from the
+    /// package index. The newest version that fits when absent.
+    pub version: Option<String>,
+    /// A local source directory instead, relative to the project.
+    pub path: Option<PathBuf>,
+    /// Options for `meson setup` (meson-python packages).
+    #[serde(default)]
+    pub meson_options: Vec<String>,
+    /// Environment variables for its build.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// C libraries (from `c-libraries`) it is compiled and linked against.
+    #[serde(default)]
+    pub c_libraries: Vec<String>,
+    /// A directory of `*.patch` files applied to its source, relative to
+    /// the project.
+    pub patches: Option<PathBuf>,
+}
+
+/// A C library built for wasm32 from a pinned source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CLibrary {
+    /// Its name (also its stage's).
+    pub name: String,
+    /// Its upstream version.
+    pub version: String,
+    /// The source tarball's name in the download cache.
+    pub file: String,
+    /// What the tarball must hash to.
+    pub sha256: String,
+    /// Where it can be had: the same shapes as `third-party/sources.toml`.
+    pub sources: Vec<crate::pins::Source>,
+    /// Arguments for its `configure` (autotools), besides `--host` and
+    /// `--prefix`.
+    #[serde(default)]
+    pub configure_args: Vec<String>,
+}
+
+impl ProjectConfig {
+    /// Parses the table from `cargo metadata`'s JSON for it; `what` names
+    /// the table in errors. Every error names the offending key.
+    pub fn from_json(value: &serde_json::Value, what: &str) -> Result<Self> {
+        let config: ProjectConfig = serde_path_to_error::deserialize(value)
+            .map_err(|e| anyhow::anyhow!("{what} {}: {}", e.path(), e.inner()))?;
+        config.check().with_context(|| what.to_owned())?;
+        Ok(config)
+    }
+
+    /// Parses the table from TOML text (the default configuration).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
+        let config: ProjectConfig = harness::text::parse_toml(text, path)?;
+        config.check().with_context(|| path.display().to_string())?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<()> {
+        let mut names = std::collections::BTreeSet::new();
+        for (i, p) in self.packages.iter().chain(&self.test_packages).enumerate() {
+            if p.name.trim().is_empty() {
+                bail!("packages[{i}]: a package needs a name");
+            }
+            if !names.insert(normalize(&p.name)) {
+                bail!("package `{}` is listed twice", p.name);
+            }
+            if p.version.is_some() && p.path.is_some() {
+                bail!(
+                    "package `{}`: give a version (from the package index) or a path, not both",
+                    p.name
+                );
+            }
+            if let Some(version) = &p.version {
+                parse_specifier(version)
+                    .with_context(|| format!("package `{}`: version", p.name))?;
+            }
+            for lib in &p.c_libraries {
+                if !self.c_libraries.iter().any(|l| &l.name == lib) {
+                    bail!(
+                        "package `{}` needs C library `{lib}`, which `c-libraries` does not define",
+                        p.name
+                    );
+                }
+            }
+        }
+        for lib in &self.c_libraries {
+            if lib.sha256.len() != 64 || !lib.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!("c-libraries `{}`: sha256 must be 64 hex digits", lib.name);
+            }
+        }
+        if let Some(python) = &self.python {
+            python.parse::<harness::PythonVersion>().context("python")?;
+        }
+        Ok(())
+    }
+
+    /// Every package, the test packages after the others.
+    pub fn all_packages(&self) -> impl Iterator<Item = &PackageSpec> {
+        self.packages.iter().chain(&self.test_packages)
+    }
+}
+
+/// A version specifier as written in the configuration: a bare version
+/// means exactly that version.
+pub fn parse_specifier(text: &str) -> Result<pep440_rs::VersionSpecifiers> {
+    let text = text.trim();
+    let spec = if text.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("=={text}")
+    } else {
+        text.to_owned()
+    };
+    spec.parse()
+        .map_err(|e| anyhow::anyhow!("`{text}` is not a version specifier: {e}"))
+}
+
+/// PEP 503 name normalization (`Zope.Interface` → `zope-interface`).
+pub fn normalize(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The default configuration, carried with the sources.
+pub fn default(sources: &Path) -> Result<ProjectConfig> {
+    let path = sources.join("third-party/default-config.toml");
+    ProjectConfig::from_toml(&fs_err::read_to_string(&path)?, &path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: serde_json::Value) -> Result<ProjectConfig> {
+        ProjectConfig::from_json(&json, TABLE)
+    }
+
+    #[test]
+    fn a_complete_table_parses() {
+        let config = parse(serde_json::json!({
+            "python": "3.13",
+            "packages": [
+                {"name": "numpy", "version": "2.5.5"},
+                {"name": "pyyaml", "version": ">=6", "c-libraries": ["libyaml"]},
+                {"name": "hello-ext", "path": "examples/hello-ext", "env": {"X": "1"}},
+            ],
+            "test-packages": [{"name": "pytest"}],
+            "suites": ["pytests/numpy"],
+            "preimport": ["numpy"],
+            "c-libraries": [{
+                "name": "libyaml", "version": "0.2.5", "file": "yaml-0.2.5.tar.gz",
+                "sha256": "c642ae9b75fee120b2d96c712538bd2cf283228d2337df2cf2988e3c02678ef4",
+                "sources": [{"pypi": "x"}],
+            }],
+        }))
+        .unwrap();
+        assert_eq!(config.packages.len(), 3);
+        assert_eq!(config.all_packages().count(), 4);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let err = parse(serde_json::json!({"packages": [{"name": "numpy", "vesion": "1"}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("packages[0]") && err.contains("vesion"),
+            "{err}"
+        );
+        let err = parse(serde_json::json!({"pythn": "3.13"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("pythn"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse(serde_json::json!({"packages": [{"name": "numpy", "version": "two"}]}))
+                .unwrap_err()
+        );
+        assert!(err.contains("numpy") && err.contains("`two`"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse(serde_json::json!({"packages": [{"name": "a", "version": "1", "path": "x"}]}))
+                .unwrap_err()
+        );
+        assert!(err.contains("not both"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse(serde_json::json!({"packages": [{"name": "a", "c-libraries": ["nope"]}]}))
+                .unwrap_err()
+        );
+        assert!(err.contains("`nope`"), "{err}");
+        let err = format!(
+            "{:#}",
+            parse(serde_json::json!({"python": "three"})).unwrap_err()
+        );
+        assert!(err.contains("python"), "{err}");
+    }
+
+    #[test]
+    fn specifiers_accept_bare_versions() {
+        let spec = parse_specifier("2.5.5").unwrap();
+        assert!(spec.contains(&"2.5.5".parse().unwrap()));
+        assert!(!spec.contains(&"2.5.4".parse().unwrap()));
+        let spec = parse_specifier(">=6,<7").unwrap();
+        assert!(spec.contains(&"6.0.4".parse().unwrap()));
+    }
+}

@@ -1,0 +1,149 @@
+//! Any other PEP 517 backend (setuptools with Cython and `build_ext`, and
+//! the like): the backend's own `build_wheel`, called in the host python
+//! made to report the wasm build's configuration (what crossenv did), with
+//! the build tools of the lock on its path and our compilers as `CC`,
+//! `CXX` and `LDSHARED`. Extension modules become static archives through
+//! the same wrapper as meson's; the wheel's Python files, with its
+//! `.dist-info`, go into site-packages.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+use fs_err as fs;
+
+use super::Manifest;
+use super::cross::{
+    WASI_DEFINES, build_shims, collect_modules, plan_renames, target_env, write_rename_header,
+    write_wrapper,
+};
+use crate::pipeline::{StageContext, StageId};
+use crate::plan::Package;
+use crate::process::{Cmd, Log};
+use crate::stages::build_tools;
+use crate::stages::cpython::CpythonBuild;
+use crate::stages::host_python;
+use crate::stages::toolchain::Toolchain;
+use crate::stages::util::{files_under, path_with, unzip};
+
+/// Calls a PEP 517 backend's `build_wheel` (named `module:object`) and
+/// prints the wheel's name.
+const BUILD_WHEEL: &str = "import importlib, sys\n\
+module, _, attrs = sys.argv[1].partition(':')\n\
+backend = importlib.import_module(module)\n\
+for attr in filter(None, attrs.split('.')):\n    backend = getattr(backend, attr)\n\
+print(backend.build_wheel(sys.argv[2]))\n";
+
+/// Builds `package` from `src` with `backend` into `out`.
+pub fn build(
+    cx: &StageContext,
+    package: &Package,
+    backend: &str,
+    src: &Path,
+    out: &Path,
+    log: &mut Log,
+) -> Result<()> {
+    let tc = Toolchain::with_cxx(
+        &cx.output(&StageId::Toolchain)?,
+        &cx.output(&StageId::CxxRuntime)?,
+    );
+    let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
+    let tools_bin = build_tools::bin(&cx.output(&StageId::BuildTools)?);
+    let tools_site = tools_bin
+        .parent()
+        .map(|venv| venv.join(cx.guest.site_packages_dir()))
+        .context("the build-tools venv has no root")?;
+    // Not the venv's python: sysconfig's `venv` scheme would report the
+    // host's headers.
+    let python = host_python::python(&cx.output(&StageId::HostPython)?);
+    let wrap = write_wrapper(&tc, &tools_bin.join("python"), out, src, &cpython)?;
+    let shell = |cmd: &str| format!("{} {cmd}", wrap.join("cc").display());
+    let (includes, lib_dirs) = super::library_flags(cx, package)?;
+
+    let build_wheel = |log: &mut Log| -> Result<String> {
+        let dist = out.join("dist");
+        let _ = std::fs::remove_dir_all(&dist);
+        fs::create_dir_all(&dist)?;
+        let mut cmd = Cmd::new(&python)
+            .args(["-c", BUILD_WHEEL, backend])
+            .arg(&dist)
+            .cwd(src)
+            .env("PYTHONPATH", &tools_site)
+            .env("PATH", path_with(&[&tools_bin]))
+            .env("CC", wrap.join("cc"))
+            .env("CXX", wrap.join("c++"))
+            .env("LDSHARED", shell("-shared"))
+            .env(
+                "LDCXXSHARED",
+                format!("{} -shared", wrap.join("c++").display()),
+            )
+            .env("AR", tc.tool("llvm-ar"))
+            .env(
+                "CFLAGS",
+                format!("-O2 {} {includes}", WASI_DEFINES.join(" ")),
+            )
+            .env("LDFLAGS", &lib_dirs)
+            .env("PKG_CONFIG_LIBDIR", "/nonexistent")
+            .env_remove("PKG_CONFIG_PATH")
+            .env("PYTHONDONTWRITEBYTECODE", "1");
+        for (key, value) in target_env(cx, &cpython) {
+            cmd = cmd.env(key, value);
+        }
+        for (key, value) in &package.env {
+            cmd = cmd.env(key, value);
+        }
+        let printed = cmd.output(log)?;
+        let wheel = printed.lines().last().unwrap_or_default().trim().to_owned();
+        if wheel.is_empty() {
+            bail!("the build backend `{backend}` named no wheel");
+        }
+        Ok(wheel)
+    };
+
+    log.step("build the wheel");
+    let mut wheel = build_wheel(log)?;
+    // Duplicate global symbols are renamed inside the module that owns
+    // them, and the whole build done again (setuptools rebuilds what its
+    // build directory lacks).
+    let renames = plan_renames(&collect_modules(src)?, &cpython.archives())?;
+    if !renames.is_empty() {
+        log.step("rename duplicate symbols");
+        for (row, symbols) in &renames {
+            log.note(&format!("{}: renaming {}", row.module, symbols.join(", ")));
+            write_rename_header(out, row, symbols)?;
+        }
+        let _ = std::fs::remove_dir_all(src.join("build"));
+        let _ = std::fs::remove_dir_all(wrap.join("compiles"));
+        for row in collect_modules(src)? {
+            let _ = std::fs::remove_file(&row.archive);
+        }
+        wheel = build_wheel(log)?;
+        let left = plan_renames(&collect_modules(src)?, &cpython.archives())?;
+        if let Some((row, _)) = left.first() {
+            bail!(
+                "renaming did not remove the duplicate symbols of {}",
+                row.module
+            );
+        }
+    }
+
+    log.step("collect");
+    let site = out.join("site-packages");
+    fs::create_dir_all(&site)?;
+    unzip(&out.join("dist").join(&wheel), &site, log)?;
+    let suffix = cx.guest.ext_suffix();
+    for path in files_under(&site)? {
+        if path.to_string_lossy().ends_with(&suffix) {
+            fs::remove_file(&path)?;
+        }
+    }
+    let mut manifest = Manifest {
+        modules: collect_modules(src)?,
+        extra_archives: Vec::new(),
+    };
+    if !package.shims.is_empty() {
+        manifest
+            .extra_archives
+            .push(build_shims(cx, &tc, package, out, log)?);
+    }
+    manifest.save(out)
+}
