@@ -34,31 +34,28 @@ fn select_suites(
     config: &ProjectConfig,
     names: &[String],
 ) -> Result<Vec<SuiteDef>> {
-    let configured: Vec<PathBuf> = suite_dirs(layout, config);
-    let name_of = |dir: &PathBuf| {
-        dir.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    if names.is_empty() {
-        return configured.iter().map(|d| SuiteDef::load_dir(d)).collect();
-    }
-    names
+    let configured: Vec<SuiteDef> = suite_dirs(layout, config)
         .iter()
-        .map(
-            |name| match configured.iter().find(|d| name_of(d) == *name) {
-                Some(dir) => SuiteDef::load_dir(dir),
-                None => bail!(
-                    "unknown suite `{name}`; the configured suites are: {}",
-                    configured
-                        .iter()
-                        .map(name_of)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
-        )
-        .collect()
+        .map(|d| SuiteDef::load_dir(d))
+        .collect::<Result<_>>()?;
+    if names.is_empty() {
+        return Ok(configured);
+    }
+    let mut selected = Vec::new();
+    for name in names {
+        match configured.iter().find(|s| s.name == *name) {
+            Some(suite) => selected.push(suite.clone()),
+            None => bail!(
+                "unknown suite `{name}`; the configured suites are: {}",
+                configured
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    Ok(selected)
 }
 
 /// Builds what is stale, then runs each suite (every configured one by

@@ -56,8 +56,8 @@ pub struct Selection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuiteDef {
-    /// The suite's name (its directory's).
-    #[serde(skip)]
+    /// The suite's name: `name` in the file, else its directory's.
+    #[serde(default)]
     pub name: String,
     /// The suite's directory (`pytests/<name>`).
     #[serde(skip)]
@@ -164,7 +164,9 @@ impl SuiteDef {
                 file.display()
             );
         }
-        def.name = name.to_owned();
+        if def.name.is_empty() {
+            def.name = name.to_owned();
+        }
         def.dir = dir;
         Ok(def)
     }
@@ -350,6 +352,19 @@ mod tests {
         };
         let err = expand(dir.path(), &none).unwrap_err().to_string();
         assert!(err.contains("matches no test module"), "{err}");
+    }
+
+    #[test]
+    fn a_suite_may_name_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("tests");
+        std::fs::create_dir_all(&suite).unwrap();
+        std::fs::write(
+            suite.join("suite.toml"),
+            "name = \"hello-ext\"\nrunner = \"pytest\"\nroot = \"suite\"\nmodules = [\"t.py\"]\ntimeout-secs = 10\nmemory-mib = 64\n",
+        )
+        .unwrap();
+        assert_eq!(SuiteDef::load_dir(&suite).unwrap().name, "hello-ext");
     }
 
     #[test]
