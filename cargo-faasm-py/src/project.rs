@@ -83,9 +83,33 @@ pub struct CLibrary {
     /// Where it can be had: the same shapes as `third-party/sources.toml`.
     pub sources: Vec<crate::pins::Source>,
     /// Arguments for its `configure` (autotools), besides `--host` and
-    /// `--prefix`.
+    /// `--prefix`: how it is built unless `compile` says otherwise.
     #[serde(default)]
     pub configure_args: Vec<String>,
+    /// For a library without a usable `configure`: its sources compiled
+    /// and archived directly.
+    pub compile: Option<CompileSpec>,
+}
+
+/// A C library built by compiling its sources directly: for sources that
+/// ship only CMake or autotools input files (`configure.ac`) and no
+/// generated `configure`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CompileSpec {
+    /// The archive's name as `-l` gives it (`yaml` makes `lib/libyaml.a`).
+    pub library: String,
+    /// Its C sources: globs relative to the source tree (`src/*.c`).
+    pub sources: Vec<String>,
+    /// Include directories, relative to the source tree.
+    #[serde(default)]
+    pub include_dirs: Vec<String>,
+    /// Preprocessor definitions: `NAME` or `NAME=VALUE`.
+    #[serde(default)]
+    pub defines: Vec<String>,
+    /// The public headers, relative to the source tree, installed into
+    /// `include/`.
+    pub headers: Vec<String>,
 }
 
 impl ProjectConfig {
@@ -136,6 +160,47 @@ impl ProjectConfig {
         for lib in &self.c_libraries {
             if lib.sha256.len() != 64 || !lib.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 bail!("c-libraries `{}`: sha256 must be 64 hex digits", lib.name);
+            }
+            if let Some(compile) = &lib.compile {
+                if !lib.configure_args.is_empty() {
+                    bail!(
+                        "c-libraries `{}`: give configure-args (built with its configure) or compile, not both",
+                        lib.name
+                    );
+                }
+                let plain = |s: &str| {
+                    !s.is_empty()
+                        && s.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_-+.".contains(&b))
+                };
+                if !plain(&compile.library) {
+                    bail!(
+                        "c-libraries `{}`: compile.library `{}` is not a library name",
+                        lib.name,
+                        compile.library
+                    );
+                }
+                if compile.sources.is_empty() {
+                    bail!("c-libraries `{}`: compile.sources is empty", lib.name);
+                }
+                for rel in compile
+                    .sources
+                    .iter()
+                    .chain(&compile.include_dirs)
+                    .chain(&compile.headers)
+                {
+                    let path = Path::new(rel);
+                    if path.is_absolute()
+                        || path
+                            .components()
+                            .any(|c| c == std::path::Component::ParentDir)
+                    {
+                        bail!(
+                            "c-libraries `{}`: `{rel}` must be a path inside the source tree",
+                            lib.name
+                        );
+                    }
+                }
             }
         }
         if let Some(python) = &self.python {
@@ -251,6 +316,51 @@ mod tests {
             parse(serde_json::json!({"python": "three"})).unwrap_err()
         );
         assert!(err.contains("python"), "{err}");
+    }
+
+    #[test]
+    fn a_compiled_library_is_checked() {
+        let lib = |compile: serde_json::Value, configure: serde_json::Value| {
+            let table = serde_json::json!({"c-libraries": [{
+                "name": "libyaml", "version": "0.2.5", "file": "y.tar.gz",
+                "sha256": "fa240dbf262be053f3898006d502d514936c818e422afdcf33921c63bed9bf2e",
+                "sources": [{"debian-pool": "libyaml", "file": "y.tar.gz"}],
+                "configure-args": configure, "compile": compile,
+            }]});
+            parse(table).map_err(|e| format!("{e:#}"))
+        };
+        let good = serde_json::json!({"library": "yaml", "sources": ["src/*.c"], "headers": ["include/yaml.h"]});
+        let config = lib(good.clone(), serde_json::json!([])).unwrap();
+        assert_eq!(
+            config.c_libraries[0].compile.as_ref().unwrap().library,
+            "yaml"
+        );
+        let err = lib(good, serde_json::json!(["--x"])).unwrap_err();
+        assert!(err.contains("not both"), "{err}");
+        let err = lib(
+            serde_json::json!({"library": "yaml", "sources": ["../*.c"], "headers": []}),
+            serde_json::json!([]),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("`../*.c`") && err.contains("inside the source tree"),
+            "{err}"
+        );
+        let err = lib(
+            serde_json::json!({"library": "y a", "sources": ["*.c"], "headers": []}),
+            serde_json::json!([]),
+        )
+        .unwrap_err();
+        assert!(err.contains("not a library name"), "{err}");
+        let err = lib(
+            serde_json::json!({"library": "yaml", "source": ["*.c"], "headers": []}),
+            serde_json::json!([]),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("c-libraries[0].compile") && err.contains("source"),
+            "{err}"
+        );
     }
 
     #[test]

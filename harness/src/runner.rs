@@ -184,14 +184,20 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
                 scratch: scratch.path().to_owned(),
                 cwd: None,
                 extra_preopens: preopens,
-                extra_env: vec![
-                    ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
-                    (
-                        "FAASM_PY_REPORT".into(),
-                        format!("{}/{REPORT_FILE}", plan.guest.tmp()),
-                    ),
-                    ("PYTHONUNBUFFERED".into(), "1".into()),
-                ],
+                extra_env: plan
+                    .suite
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .chain([
+                        ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
+                        (
+                            "FAASM_PY_REPORT".into(),
+                            format!("{}/{REPORT_FILE}", plan.guest.tmp()),
+                        ),
+                        ("PYTHONUNBUFFERED".into(), "1".into()),
+                    ])
+                    .collect(),
                 stdin: Input::Null,
                 stdout: Output::File(log.clone()),
                 stderr: Output::File(log.clone()),
@@ -284,6 +290,7 @@ fn native_run(
     let mut child = Command::new(python)
         .args(args)
         .current_dir(scratch)
+        .envs(&plan.suite.env)
         .env("PYTHONPATH", &plan.support)
         .env("FAASM_PY_REPORT", report)
         .env("PYTHONUNBUFFERED", "1")

@@ -236,8 +236,9 @@ impl Stage for Sqlite {
 }
 
 /// A C library of the project's configuration (`c-libraries`), built with
-/// its own autotools: `configure --host=wasm32-wasip1 --disable-shared` and
-/// `make install` into the stage's output (`include/`, `lib/`).
+/// its own autotools (`configure --host=wasm32-wasip1 --disable-shared` and
+/// `make install`) or, when it says `compile`, by compiling its sources
+/// directly; either way into the stage's output (`include/`, `lib/`).
 pub struct ConfiguredLibrary {
     /// What the configuration says of it.
     pub library: crate::project::CLibrary,
@@ -262,11 +263,17 @@ impl Stage for ConfiguredLibrary {
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         common_inputs(cx, &self.artifact(), fp)?;
         fp.add("configure-args", self.library.configure_args.join("\n"));
+        // Its Debug form lists every field, so any change rebuilds.
+        fp.add("compile", format!("{:?}", self.library.compile));
         Ok(())
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
         let src = unpack(cx, &self.artifact(), out, log)?;
+        if let Some(spec) = &self.library.compile {
+            return compile_directly(cx, &tc, spec, &src, out, log)
+                .with_context(|| format!("c-libraries `{}`", self.library.name));
+        }
         let mut args = vec![
             format!("--host={TARGET}"),
             format!("--prefix={}", out.display()),
@@ -276,4 +283,49 @@ impl Stage for ConfiguredLibrary {
         args.extend(self.library.configure_args.iter().cloned());
         configure_and_install(cx, &tc, &src, &args, CFLAGS, log)
     }
+}
+
+/// Compiles a library's listed sources and archives them as
+/// `lib/lib<library>.a`; its headers go to `include/`.
+fn compile_directly(
+    cx: &StageContext,
+    tc: &Toolchain,
+    spec: &crate::project::CompileSpec,
+    src: &Path,
+    out: &Path,
+    log: &mut Log,
+) -> Result<()> {
+    let selection = harness::suite::Selection {
+        modules: spec.sources.clone(),
+        ..Default::default()
+    };
+    let sources = harness::suite::definition::expand(src, &selection).context("compile.sources")?;
+    let mut flags: Vec<String> = CFLAGS.split_whitespace().map(String::from).collect();
+    flags.extend(
+        spec.include_dirs
+            .iter()
+            .map(|d| format!("-I{}", src.join(d).display())),
+    );
+    flags.extend(spec.defines.iter().map(|d| format!("-D{d}")));
+    log.step(&format!("compile {} sources", sources.len()));
+    let objects = tc.compile(
+        sources.iter().map(|rel| src.join(rel)),
+        &flags,
+        &out.join("objects"),
+        cx.jobs,
+        log,
+    )?;
+    tc.archive(
+        &out.join(format!("lib/lib{}.a", spec.library)),
+        &objects,
+        log,
+    )?;
+    fs::create_dir_all(out.join("include"))?;
+    for header in &spec.headers {
+        let from = src.join(header);
+        let name = from.file_name().context("a header path names no file")?;
+        fs::copy(&from, out.join("include").join(name))
+            .with_context(|| format!("compile.headers: {header}"))?;
+    }
+    Ok(())
 }

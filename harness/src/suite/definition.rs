@@ -11,6 +11,8 @@ use serde::Deserialize;
 const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
 /// The most linear memory a wasm32 guest can have.
 const MAX_MEMORY_MIB: usize = 4096;
+/// Variables the runner sets for every module.
+const RESERVED_ENV: &[&str] = &["PYTHONPATH", "FAASM_PY_REPORT", "PYTHONUNBUFFERED"];
 
 /// What runs a suite's test modules inside the interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -81,6 +83,10 @@ pub struct SuiteDef {
     /// Pinned pure-Python wheels (artifact names) the suite needs in the guest.
     #[serde(default)]
     pub deps: Vec<String>,
+    /// Environment variables for every module, in the guest and natively
+    /// (a package's switches for its own tests).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
     /// Seconds one test module may take.
     #[serde(rename = "timeout-secs")]
     pub timeout_secs: u64,
@@ -109,6 +115,7 @@ impl SuiteDef {
             },
             args: Vec::new(),
             deps: Vec::new(),
+            env: Default::default(),
             timeout_secs: 300,
             memory_mib: 2048,
             ci: None,
@@ -163,6 +170,19 @@ impl SuiteDef {
                 "{}: `package` names the package whose source holds the tests, with `root = \"source\"` and only then",
                 file.display()
             );
+        }
+        if let Some(key) = def.env.keys().find(|k| RESERVED_ENV.contains(&k.as_str())) {
+            bail!(
+                "{}: env cannot set {key}: the runner sets it",
+                file.display()
+            );
+        }
+        if let Some(key) = def
+            .env
+            .keys()
+            .find(|k| k.is_empty() || k.contains(['=', '\0']))
+        {
+            bail!("{}: env: `{key}` is not a variable name", file.display());
         }
         if def.name.is_empty() {
             def.name = name.to_owned();
@@ -365,6 +385,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(SuiteDef::load_dir(&suite).unwrap().name, "hello-ext");
+    }
+
+    #[test]
+    fn suite_env_may_not_set_the_runners_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("s");
+        std::fs::create_dir_all(&suite).unwrap();
+        let head = "runner = \"pytest\"\nroot = \"suite\"\nmodules = [\"t.py\"]\ntimeout-secs = 10\nmemory-mib = 64\n";
+        std::fs::write(
+            suite.join("suite.toml"),
+            format!("{head}env = {{ X = \"1\" }}\n"),
+        )
+        .unwrap();
+        assert_eq!(SuiteDef::load_dir(&suite).unwrap().env["X"], "1");
+        std::fs::write(
+            suite.join("suite.toml"),
+            format!("{head}env = {{ PYTHONPATH = \"/x\" }}\n"),
+        )
+        .unwrap();
+        let err = SuiteDef::load_dir(&suite).unwrap_err().to_string();
+        assert!(err.contains("env cannot set PYTHONPATH"), "{err}");
+        std::fs::write(
+            suite.join("suite.toml"),
+            format!("{head}env = {{ \"A=B\" = \"1\" }}\n"),
+        )
+        .unwrap();
+        let err = SuiteDef::load_dir(&suite).unwrap_err().to_string();
+        assert!(err.contains("not a variable name"), "{err}");
     }
 
     #[test]

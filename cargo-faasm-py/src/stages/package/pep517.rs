@@ -58,6 +58,12 @@ pub fn build(
     let wrap = write_wrapper(&tc, &tools_bin.join("python"), out, src, &cpython)?;
     let shell = |cmd: &str| format!("{} {cmd}", wrap.join("cc").display());
     let (includes, lib_dirs) = super::library_flags(cx, package)?;
+    // An in-tree backend (PEP 517's `backend-path`) is imported from the
+    // source tree, ahead of the build tools.
+    let mut python_path = backend_path(src)?;
+    python_path.push(tools_site.clone());
+    let python_path = std::env::join_paths(&python_path)
+        .context("a backend-path directory cannot go on PYTHONPATH")?;
 
     let build_wheel = |log: &mut Log| -> Result<String> {
         let dist = out.join("dist");
@@ -67,7 +73,7 @@ pub fn build(
             .args(["-c", BUILD_WHEEL, backend])
             .arg(&dist)
             .cwd(src)
-            .env("PYTHONPATH", &tools_site)
+            .env("PYTHONPATH", &python_path)
             .env("PATH", path_with(&[&tools_bin]))
             .env("CC", wrap.join("cc"))
             .env("CXX", wrap.join("c++"))
@@ -146,4 +152,42 @@ pub fn build(
             .push(build_shims(cx, &tc, package, out, log)?);
     }
     manifest.save(out)
+}
+
+/// The source tree's `[build-system] backend-path` directories.
+fn backend_path(src: &Path) -> Result<Vec<std::path::PathBuf>> {
+    #[derive(serde::Deserialize)]
+    struct Pyproject {
+        #[serde(default, rename = "build-system")]
+        build_system: BuildSystem,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct BuildSystem {
+        #[serde(default, rename = "backend-path")]
+        backend_path: Vec<String>,
+    }
+    let file = src.join("pyproject.toml");
+    if !file.is_file() {
+        return Ok(Vec::new());
+    }
+    let pyproject: Pyproject = harness::text::parse_toml(&fs::read_to_string(&file)?, &file)?;
+    pyproject
+        .build_system
+        .backend_path
+        .iter()
+        .map(|dir| {
+            let rel = Path::new(dir);
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+            {
+                bail!(
+                    "{}: backend-path `{dir}` leaves the source tree",
+                    file.display()
+                );
+            }
+            Ok(src.join(rel))
+        })
+        .collect()
 }
