@@ -62,7 +62,7 @@ fn guest_results_match_native_numpy() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
-    let pinned = common::pins().get("numpy").unwrap().version.clone();
+    let pinned = common::locked_version("numpy");
     assert_eq!(wasm["version"], serde_json::Value::String(pinned));
 }
 
@@ -94,6 +94,6 @@ fn unique_by_hashing_runs_its_cpp_exception_paths() {
     // numpy >= 2.3 compiles its hash-based unique with C++ exceptions.
     let code = "import numpy as np; print(np.__version__, np.unique(np.array([3, 1, 3, 2]), sorted=False).size)";
     let out = assert_ok(&guest(&["-c", code]));
-    let pinned = common::pins().get("numpy").unwrap().version.clone();
+    let pinned = common::locked_version("numpy");
     assert_eq!(out, format!("{pinned} 3\n"));
 }

@@ -19,6 +19,13 @@ pub fn bin(out: &Path) -> PathBuf {
     out.join("venv/bin")
 }
 
+/// The venv's site-packages in the stage's output `out`, for pythons other
+/// than the venv's own that must import the tools (a venv has the same
+/// `lib/pythonX.Y/site-packages` as the guest).
+pub fn site(out: &Path, guest: &harness::GuestLayout) -> PathBuf {
+    out.join("venv").join(guest.site_packages_dir())
+}
+
 /// Every build tool the lock names for this CPython, once, in order.
 fn tools<'a>(cx: &Context<'a>) -> &'a [String] {
     &cx.plan.build_tools

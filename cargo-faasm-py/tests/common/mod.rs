@@ -29,6 +29,26 @@ pub fn pins() -> Pins {
         .expect("cannot read the pins")
 }
 
+/// The version of the guest package `name` the build used, from the lock
+/// (for the selected CPython version).
+pub fn locked_version(name: &str) -> String {
+    let pins = pins();
+    let python = pins
+        .guest_layout()
+        .expect("no guest layout")
+        .short_version();
+    let lock =
+        cargo_faasm_py::lock::Lock::load(&layout().lock_dir()).expect("cannot read the lock");
+    let resolution = lock.for_python(&python).expect("no resolution");
+    resolution
+        .package
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("{name} is not locked"))
+        .version
+        .clone()
+}
+
 /// Where things are inside the guest.
 pub fn guest() -> GuestLayout {
     pins().guest_layout().expect("no guest layout")

@@ -93,12 +93,22 @@ pub fn write_target_python(
     out: &Path,
     python: &Path,
     cpython: &CpythonBuild,
+    python_path: &[&Path],
 ) -> Result<PathBuf> {
     let path = out.join("target-python");
-    let exports: String = target_env(cx, cpython)
+    let mut exports: String = target_env(cx, cpython)
         .iter()
         .map(|(k, v)| format!("export {k}='{v}'\n"))
         .collect();
+    if !python_path.is_empty() {
+        let joined =
+            std::env::join_paths(python_path).context("a directory cannot go on PYTHONPATH")?;
+        // After the caller's own (numpy's generators set theirs).
+        exports.push_str(&format!(
+            "export PYTHONPATH=\"${{PYTHONPATH:+$PYTHONPATH:}}{}\"\n",
+            joined.to_string_lossy()
+        ));
+    }
     write_script(
         &path,
         &format!("{exports}exec '{}' \"$@\"", python.display()),
@@ -205,4 +215,106 @@ pub fn build_shims(
     let archive = dir.join("libshims.a");
     tc.archive(&archive, &objects, log)?;
     Ok(archive)
+}
+
+/// The artifact of a guest package's native wheel.
+pub fn native_artifact(package: &str) -> String {
+    format!("native:{package}")
+}
+
+/// What a build that compiles against other guest packages (pandas against
+/// numpy) imports and includes: each one's native wheel, so that build
+/// scripts can run it (`numpy.get_include()`, Cython's `cimport numpy`),
+/// with every directory of C headers and libraries it ships replaced by the
+/// wasm build's, so that what compiles sees wasm32's `_numpyconfig.h` and
+/// links wasm32's `libnpymath.a`, never the host's. Returns the directory
+/// to put on `PYTHONPATH`, or `None` when the package needs none.
+pub fn guest_build_deps_view(
+    cx: &StageContext,
+    package: &Package,
+    out: &Path,
+    log: &mut Log,
+) -> Result<Option<PathBuf>> {
+    if package.guest_build_deps.is_empty() {
+        return Ok(None);
+    }
+    log.step("guest packages for the build");
+    let view = out.join("guest-build-deps");
+    let _ = std::fs::remove_dir_all(&view);
+    fs::create_dir_all(&view)?;
+    for dep in &package.guest_build_deps {
+        let wheel = cx.fetcher.get(&native_artifact(dep), log).with_context(|| {
+            format!(
+                "package `{}` compiles against `{dep}`, whose native wheel its build scripts run",
+                package.name
+            )
+        })?;
+        super::super::util::unzip(&wheel, &view, log)?;
+        let wasm_site = cx
+            .output(&crate::pipeline::StageId::Package(dep.clone()))?
+            .join("site-packages");
+        let mut replaced = 0;
+        for dir in c_dirs(&view)? {
+            let rel = dir.strip_prefix(&view).unwrap_or(&dir).to_owned();
+            let wasm = wasm_site.join(&rel);
+            fs::remove_dir_all(&dir)?;
+            if wasm.is_dir() {
+                copy_tree(&wasm, &dir)?;
+                replaced += 1;
+            }
+        }
+        if replaced == 0 {
+            log.note(&format!("{dep} ships no C headers or libraries"));
+        }
+    }
+    Ok(Some(view))
+}
+
+/// The directories of a wheel's tree that hold C headers or static
+/// libraries for other builds (numpy's `_core/include`, `_core/lib`).
+fn c_dirs(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in walk_dirs(root)? {
+        let name = entry
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if (name == "include" || name == "lib")
+            && !found.iter().any(|f: &PathBuf| entry.starts_with(f))
+        {
+            found.push(entry);
+        }
+    }
+    Ok(found)
+}
+
+/// Every directory under `root`, parents before their children.
+fn walk_dirs(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                dirs.push(entry.path());
+                todo.push(entry.path());
+            }
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for file in files_under(from)? {
+        let rel = file.strip_prefix(from).unwrap_or(&file);
+        let dest = to.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::copy(&file, &dest)?;
+    }
+    Ok(())
 }

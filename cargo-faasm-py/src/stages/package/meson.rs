@@ -10,8 +10,8 @@ use fs_err as fs;
 
 use super::Manifest;
 use super::cross::{
-    WASI_DEFINES, build_shims, collect_modules, plan_renames, remove_objects, write_rename_header,
-    write_target_python, write_wrapper,
+    WASI_DEFINES, build_shims, collect_modules, guest_build_deps_view, plan_renames,
+    remove_objects, write_rename_header, write_target_python, write_wrapper,
 };
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
@@ -44,17 +44,37 @@ pub fn build(
     // Not the build-tools venv: sysconfig's `venv` scheme ignores the
     // target's include directory.
     let host_python = host_python::python(&cx.output(&StageId::HostPython)?);
-    let target_python = write_target_python(cx, out, &host_python, &cpython)?;
+    // Build scripts run by the target python (pandas' version and
+    // template generators) import the build tools too.
+    let deps_view = guest_build_deps_view(cx, package, out, log)?;
+    let tools_site = build_tools::site(&cx.output(&StageId::BuildTools)?, &cx.guest);
+    let mut python_path = vec![tools_site.as_path()];
+    python_path.extend(deps_view.as_deref());
+    let target_python = write_target_python(cx, out, &host_python, &cpython, &python_path)?;
     let cross = write_cross_file(out, &tc, &wrap, &tools, &target_python)?;
 
-    let meson = src.join("vendored-meson/meson/meson.py");
-    if !meson.is_file() {
-        bail!("{} vendors no meson at {}", package.name, meson.display());
-    }
+    // numpy vendors its own meson; everything else uses the lock's.
+    let vendored = src.join("vendored-meson/meson/meson.py");
+    let meson = if vendored.is_file() {
+        vendored
+    } else {
+        let meson = tools.join("meson");
+        if !meson.is_file() {
+            bail!(
+                "{} vendors no meson and the build tools have none (its build-system requires should name meson)",
+                package.name
+            );
+        }
+        meson
+    };
     let path = path_with(&[&tools]);
     let with_env = |mut cmd: Cmd| {
         for (key, value) in &package.env {
             cmd = cmd.env(key, value);
+        }
+        // Cython finds the guest packages' `.pxd` files on it.
+        if let Some(view) = &deps_view {
+            cmd = cmd.env("PYTHONPATH", view);
         }
         cmd
     };
@@ -139,6 +159,7 @@ pub fn build(
             .push(build_shims(cx, &tc, package, out, log)?);
     }
     publish_python_files(cx, &destdir, out)?;
+    write_dist_info(package, &src, &out.join("site-packages"))?;
     manifest.save(out)
 }
 
@@ -209,5 +230,26 @@ fn publish_python_files(cx: &StageContext, destdir: &Path, out: &Path) -> Result
             fs::remove_file(&path)?;
         }
     }
+    Ok(())
+}
+
+/// The `.dist-info` a wheel would have carried (meson installs none), so
+/// that `importlib.metadata` knows the package: its metadata is the
+/// sdist's `PKG-INFO`, the same core metadata.
+fn write_dist_info(package: &Package, src: &Path, site: &Path) -> Result<()> {
+    let name = package.name.replace('-', "_");
+    let dir = site.join(format!("{name}-{}.dist-info", package.version));
+    fs::create_dir_all(&dir)?;
+    let pkg_info = src.join("PKG-INFO");
+    let metadata = if pkg_info.is_file() {
+        fs::read_to_string(&pkg_info)?
+    } else {
+        format!(
+            "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
+            package.name, package.version
+        )
+    };
+    fs::write(dir.join("METADATA"), metadata)?;
+    fs::write(dir.join("INSTALLER"), "cargo-faasm-py\n")?;
     Ok(())
 }

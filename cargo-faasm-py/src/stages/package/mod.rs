@@ -95,6 +95,14 @@ impl Stage for PackageStage {
                 }
             }
         }
+        // The native wheels whose scripts its build runs (their headers
+        // are the guest stages', fingerprinted as dependencies).
+        for dep in &p.guest_build_deps {
+            fp.add(
+                "guest-build-dep",
+                &cx.pins.get(&cross::native_artifact(dep))?.sha256,
+            );
+        }
         fp.add("version", &p.version);
         fp.add("backend", format!("{:?}", p.backend));
         fp.add("meson-options", p.meson_options.join("\n"));

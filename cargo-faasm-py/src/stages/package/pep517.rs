@@ -13,8 +13,8 @@ use fs_err as fs;
 
 use super::Manifest;
 use super::cross::{
-    WASI_DEFINES, build_shims, collect_modules, plan_renames, target_env, write_rename_header,
-    write_wrapper,
+    WASI_DEFINES, build_shims, collect_modules, guest_build_deps_view, plan_renames, target_env,
+    write_rename_header, write_wrapper,
 };
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
@@ -48,10 +48,7 @@ pub fn build(
     );
     let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
     let tools_bin = build_tools::bin(&cx.output(&StageId::BuildTools)?);
-    let tools_site = tools_bin
-        .parent()
-        .map(|venv| venv.join(cx.guest.site_packages_dir()))
-        .context("the build-tools venv has no root")?;
+    let tools_site = build_tools::site(&cx.output(&StageId::BuildTools)?, &cx.guest);
     // Not the venv's python: sysconfig's `venv` scheme would report the
     // host's headers.
     let python = host_python::python(&cx.output(&StageId::HostPython)?);
@@ -62,6 +59,7 @@ pub fn build(
     // source tree, ahead of the build tools.
     let mut python_path = backend_path(src)?;
     python_path.push(tools_site.clone());
+    python_path.extend(guest_build_deps_view(cx, package, out, log)?);
     let python_path = std::env::join_paths(&python_path)
         .context("a backend-path directory cannot go on PYTHONPATH")?;
 
