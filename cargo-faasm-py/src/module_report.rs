@@ -44,7 +44,6 @@ fn reason(name: &str) -> Option<&'static str> {
         | "_remote_debugging" => PROCESSES,
         "_interpreters" | "_interpchannels" | "_interpqueues" => THREADS,
         "fcntl" => "no file locking in WASI preview 1",
-        "mmap" => "no memory mapping in WASI preview 1",
         "termios" | "_curses" | "_curses_panel" | "readline" => {
             "no terminal control in WASI preview 1 (and no ncurses or readline is built)"
         }

@@ -116,16 +116,34 @@ pub fn write_target_python(
     Ok(path)
 }
 
+/// The archives a package's modules must not collide with: CPython's, and
+/// those of the guest packages it compiles against. A package built against
+/// another's headers may carry a copy of its code under the same names
+/// (pandas vendors numpy's datetime functions); its copy is the one renamed.
+pub fn archives_before(
+    cx: &StageContext,
+    package: &Package,
+    cpython: &CpythonBuild,
+) -> Result<Vec<PathBuf>> {
+    let mut archives = cpython.archives();
+    for dep in &package.guest_build_deps {
+        let stage = cx.output(&crate::pipeline::StageId::Package(dep.clone()))?;
+        let manifest = super::manifest::Manifest::load(&stage)?;
+        archives.extend(manifest.archives().into_iter().map(Path::to_path_buf));
+    }
+    Ok(archives)
+}
+
 /// For each module, the symbols it defines in its own objects that some
 /// other archive of the link defines too. A duplicate no module owns (two
 /// shared libraries) cannot be renamed and is an error naming both.
 pub fn plan_renames(
     modules: &[ModuleRow],
-    cpython_archives: &[PathBuf],
+    other_archives: &[PathBuf],
 ) -> Result<Vec<(ModuleRow, Vec<String>)>> {
     let mut archives: Vec<PathBuf> = modules.iter().map(|m| m.archive.clone()).collect();
     archives.extend(modules.iter().flat_map(|m| m.libs.iter().cloned()));
-    archives.extend(cpython_archives.iter().cloned());
+    archives.extend(other_archives.iter().cloned());
     let duplicates = symbols::duplicates(&archives)?;
     let mut renames = Vec::new();
     let mut owned = std::collections::BTreeSet::new();

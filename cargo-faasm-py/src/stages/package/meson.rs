@@ -10,8 +10,8 @@ use fs_err as fs;
 
 use super::Manifest;
 use super::cross::{
-    WASI_DEFINES, build_shims, collect_modules, guest_build_deps_view, plan_renames,
-    remove_objects, write_rename_header, write_target_python, write_wrapper,
+    WASI_DEFINES, archives_before, build_shims, collect_modules, guest_build_deps_view,
+    plan_renames, remove_objects, write_rename_header, write_target_python, write_wrapper,
 };
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
@@ -117,8 +117,8 @@ pub fn build(
     // Symbols a module defines that another archive defines too are renamed
     // inside that module (as its own shared object would have bound them),
     // and the module rebuilt; what cannot be renamed stops the build.
-    let cpython_archives = cpython.archives();
-    let renames = plan_renames(&collect_modules(&build)?, &cpython_archives)?;
+    let others = archives_before(cx, package, &cpython)?;
+    let renames = plan_renames(&collect_modules(&build)?, &others)?;
     if !renames.is_empty() {
         log.step("rename duplicate symbols");
         for (row, symbols) in &renames {
@@ -127,7 +127,7 @@ pub fn build(
             remove_objects(row)?;
         }
         ninja().run(log)?;
-        let left = plan_renames(&collect_modules(&build)?, &cpython_archives)?;
+        let left = plan_renames(&collect_modules(&build)?, &others)?;
         if !left.is_empty() {
             bail!(
                 "renaming did not remove the duplicate symbols of {}",

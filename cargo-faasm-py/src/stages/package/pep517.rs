@@ -13,8 +13,8 @@ use fs_err as fs;
 
 use super::Manifest;
 use super::cross::{
-    WASI_DEFINES, build_shims, collect_modules, guest_build_deps_view, plan_renames, target_env,
-    write_rename_header, write_wrapper,
+    WASI_DEFINES, archives_before, build_shims, collect_modules, guest_build_deps_view,
+    plan_renames, target_env, write_rename_header, write_wrapper,
 };
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
@@ -108,7 +108,8 @@ pub fn build(
     // Duplicate global symbols are renamed inside the module that owns
     // them, and the whole build done again (setuptools rebuilds what its
     // build directory lacks).
-    let renames = plan_renames(&collect_modules(src)?, &cpython.archives())?;
+    let others = archives_before(cx, package, &cpython)?;
+    let renames = plan_renames(&collect_modules(src)?, &others)?;
     if !renames.is_empty() {
         log.step("rename duplicate symbols");
         for (row, symbols) in &renames {
@@ -121,7 +122,7 @@ pub fn build(
             let _ = std::fs::remove_file(&row.archive);
         }
         wheel = build_wheel(log)?;
-        let left = plan_renames(&collect_modules(src)?, &cpython.archives())?;
+        let left = plan_renames(&collect_modules(src)?, &others)?;
         if let Some((row, _)) = left.first() {
             bail!(
                 "renaming did not remove the duplicate symbols of {}",
