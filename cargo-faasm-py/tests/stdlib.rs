@@ -47,7 +47,7 @@ print(sqlite3.sqlite_version, len(rows))
 }
 
 #[test]
-fn mmap_maps_memory_and_refuses_files_clearly() {
+fn mmap_maps_memory_and_copies_of_files_never_a_file_it_cannot_write() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("data.bin"), b"0123456789").unwrap();
     let code = r#"
@@ -57,14 +57,25 @@ m[:5] = b"hello"
 m.seek(4090)
 m.write(b"end")
 print(m[:5], m.find(b"end", 0), len(m))
-with open("data.bin", "rb") as f:
+with open("data.bin", "r+b") as f:
     try:
         mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as e:
         print(errno.errorcode[e.errno])
+    copy = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY, trackfd=False)
+    copy[:1] = b"X"
+    print(copy[:4], mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ, trackfd=False)[:4])
+    try:
+        mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_WRITE, trackfd=False)
+    except OSError as e:
+        print(errno.errorcode[e.errno])
+print(open("data.bin", "rb").read())
 "#;
     let out = faasm_py_run(dir.path(), &[], &["-c", code]);
-    assert_eq!(assert_ok(&out), "b'hello' 4090 4096\nENOTSUP\n");
+    assert_eq!(
+        assert_ok(&out),
+        "b'hello' 4090 4096\nENOTSUP\nb'X123' b'0123'\nENOTSUP\nb'0123456789'\n"
+    );
 }
 
 #[test]

@@ -31,25 +31,23 @@ const OPT: &str = "-DNDEBUG -g0 -O2 -Wall";
 /// The test modules CPython builds only as shared libraries, under their own
 /// names, so the test modules that import them run (not `_ctypes_test`:
 /// ctypes' tests load it by its file name, which a built-in module does not
-/// have, and skip cleanly without it). And `mmap` over wasi-libc's mmap
-/// emulation, for anonymous maps (pandas imports mmap unconditionally):
-/// mapping a file fails with ENOTSUP, as the module first duplicates the
-/// descriptor, which WASI preview 1 cannot; the emulation would never write
-/// a shared map back anyway.
+/// have, and skip cleanly without it). And `mmap`, over our own memory-map
+/// shim ([`MMAN_SHIM`]), as pandas imports it unconditionally.
 const SETUP_LOCAL_MODULES: &[(&str, &str)] = &[
     ("_testsinglephase", "_testsinglephase.c"),
     ("_testmultiphase", "_testmultiphase.c"),
     ("_testimportmultiple", "_testimportmultiple.c"),
     ("xxlimited", "xxlimited.c"),
     ("xxlimited_35", "xxlimited_35.c"),
-    (
-        "mmap",
-        "mmapmodule.c -D_WASI_EMULATED_MMAN -lwasi-emulated-mman",
-    ),
+    ("mmap", "mmapmodule.c -D_WASI_EMULATED_MMAN -lfaasm_py_mman"),
 ];
 /// C library functions wasi-libc lacks, linked as a library of their own so
 /// that configure finds them like any other (`third-party/shims`).
-const LIBC_SHIMS: &[&str] = &["gethostname.c", "msync.c"];
+const LIBC_SHIMS: &[&str] = &["gethostname.c"];
+/// mmap and friends (anonymous and private maps; a writable shared map of a
+/// file fails clearly), as a library of its own that only the mmap module
+/// links: configure must not find `mmap`, or CPython's allocator would use it.
+const MMAN_SHIM: &str = "mman.c";
 const MANIFEST: &str = "cpython.json";
 /// Where the upstream recipe keeps its configure cache for WASI, newest
 /// layout first (3.14 moved it into `Tools/wasm/wasi/`).
@@ -148,7 +146,7 @@ impl Stage for Cpython {
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("opt", OPT);
         fp.add(CPYTHON, &cx.pins.get(CPYTHON)?.sha256);
-        for shim in LIBC_SHIMS {
+        for shim in LIBC_SHIMS.iter().chain([&MMAN_SHIM]) {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
         }
         fingerprint_patches(cx.layout, CPYTHON, fp)
@@ -184,6 +182,14 @@ impl Stage for Cpython {
             log,
         )?;
         tc.archive(&shims.join("libfaasm_py_libc.a"), &objects, log)?;
+        let mman = tc.compile(
+            [cx.layout.shims().join(MMAN_SHIM)],
+            ["-O2", "-g0"],
+            &shims.join("mman"),
+            1,
+            log,
+        )?;
+        tc.archive(&shims.join("libfaasm_py_mman.a"), &mman, log)?;
 
         // Read by makesetup at the end of configure: these modules are
         // compiled into libpython and its inittab.
