@@ -5,12 +5,11 @@
 
 mod common;
 
-use harness::runner::{Interpreter, Plan, module_regressions, run_module};
+use harness::runner::{Interpreter, module_regressions, run_module};
 use harness::suite::{Baseline, CaseOutcome, ModuleResult, SuiteDef};
 
 #[test]
 fn failures_are_charged_to_their_case_and_the_other_trials_run() {
-    let layout = common::built();
     let suite_dir = tempfile::tempdir().unwrap();
     let files = [
         (
@@ -35,16 +34,7 @@ fn failures_are_charged_to_their_case_and_the_other_trials_run() {
     suite.memory_mib = 256;
     let python = common::python();
     let logs = tempfile::tempdir().unwrap();
-    let plan = Plan::new(
-        suite,
-        &layout.runtime(),
-        common::guest(),
-        false,
-        None,
-        layout.pytests().join("support"),
-        logs.path().to_owned(),
-    )
-    .unwrap();
+    let plan = common::ad_hoc_plan(suite, logs.path());
     // The modules run side by side, as trials do; each fails alone.
     let interp = Interpreter::Wasm(python);
     let results: Vec<ModuleResult> = std::thread::scope(|scope| {

@@ -639,10 +639,9 @@ fn two_builds_at_once_take_turns() {
 
 #[test]
 fn a_report_swapped_for_a_link_is_not_read() {
-    use harness::runner::{Interpreter, Plan, run_module};
+    use harness::runner::{Interpreter, run_module};
     use harness::suite::SuiteDef;
 
-    let layout = common::built();
     let suite_dir = tempfile::tempdir().unwrap();
     // Each module ends by putting a link where its report was: to a host
     // file (climbing out of /tmp), and to /dev/zero (which would never
@@ -663,16 +662,7 @@ fn a_report_swapped_for_a_link_is_not_read() {
     let mut suite = SuiteDef::pytest_dir("swap", suite_dir.path(), &["test_*.py"]);
     suite.timeout_secs = 60;
     let logs = tempfile::tempdir().unwrap();
-    let plan = Plan::new(
-        suite,
-        &layout.runtime(),
-        common::guest(),
-        false,
-        None,
-        layout.pytests().join("support"),
-        logs.path().to_owned(),
-    )
-    .unwrap();
+    let plan = common::ad_hoc_plan(suite, logs.path());
     let interp = Interpreter::Wasm(common::python());
     for module in &plan.modules {
         let started = Instant::now();

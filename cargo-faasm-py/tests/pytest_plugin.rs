@@ -7,12 +7,11 @@ mod common;
 
 use std::sync::Arc;
 
-use harness::runner::{Interpreter, Plan, run_suite};
+use harness::runner::{Interpreter, run_suite};
 use harness::suite::{Baseline, CaseOutcome, SuiteDef, gate};
 
 #[test]
 fn a_conftest_that_skips_its_directory_skips_the_module() {
-    let layout = common::built();
     let suite_dir = tempfile::tempdir().unwrap();
     let sub = suite_dir.path().join("optional");
     std::fs::create_dir(&sub).unwrap();
@@ -37,16 +36,7 @@ fn a_conftest_that_skips_its_directory_skips_the_module() {
         &["test_*.py", "optional/test_*.py"],
     );
     let logs = tempfile::tempdir().unwrap();
-    let plan = Plan::new(
-        suite,
-        &layout.runtime(),
-        common::guest(),
-        false,
-        None,
-        common::workspace().join("pytests/support"),
-        logs.path().to_owned(),
-    )
-    .unwrap();
+    let plan = common::ad_hoc_plan(suite, logs.path());
     let baseline = Baseline::default();
     let run = run_suite(
         Arc::new(plan),

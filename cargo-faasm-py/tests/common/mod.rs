@@ -79,6 +79,22 @@ pub fn python() -> harness::Python {
     .expect("cannot load python.wasm")
 }
 
+/// A plan for an ad-hoc suite over the built runtime, with the repository's
+/// reporters, logging into `logs`.
+pub fn ad_hoc_plan(suite: harness::suite::SuiteDef, logs: &Path) -> harness::runner::Plan {
+    let layout = built();
+    harness::runner::Plan::new(
+        suite,
+        &layout.runtime(),
+        guest(),
+        false,
+        None,
+        layout.pytests().join("support"),
+        logs.to_owned(),
+    )
+    .expect("cannot plan the suite")
+}
+
 /// `cargo faasm-py run [flags] -- args…` in `cwd`.
 pub fn faasm_py_run(cwd: &Path, flags: &[&str], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-faasm-py"))

@@ -11,12 +11,12 @@ use fs_err as fs;
 use harness::guest::HOST_PLATFORM;
 
 use super::{ModuleRow, STATIC_EXT_CC};
-use crate::pipeline::StageContext;
+use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::Log;
 use crate::stages::cpython::CpythonBuild;
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{files_under, write_script};
+use crate::stages::util::{files_under, unzip, write_script};
 use crate::symbols;
 
 /// The emulations CPython's configure enables for WASI; headers check them.
@@ -127,7 +127,7 @@ pub fn archives_before(
 ) -> Result<Vec<PathBuf>> {
     let mut archives = cpython.archives();
     for dep in &package.guest_build_deps {
-        let stage = cx.output(&crate::pipeline::StageId::Package(dep.clone()))?;
+        let stage = cx.output(&StageId::Package(dep.clone()))?;
         let manifest = super::manifest::Manifest::load(&stage)?;
         archives.extend(manifest.archives().into_iter().map(Path::to_path_buf));
     }
@@ -267,9 +267,9 @@ pub fn guest_build_deps_view(
                 package.name
             )
         })?;
-        super::super::util::unzip(&wheel, &view, log)?;
+        unzip(&wheel, &view, log)?;
         let wasm_site = cx
-            .output(&crate::pipeline::StageId::Package(dep.clone()))?
+            .output(&StageId::Package(dep.clone()))?
             .join("site-packages");
         let mut replaced = 0;
         for dir in c_dirs(&view)? {
@@ -289,39 +289,22 @@ pub fn guest_build_deps_view(
 }
 
 /// The directories of a wheel's tree that hold C headers or static
-/// libraries for other builds (numpy's `_core/include`, `_core/lib`).
+/// libraries for other builds (numpy's `_core/include`, `_core/lib`): the
+/// outermost `include` or `lib` directory above each file.
 fn c_dirs(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    for entry in walk_dirs(root)? {
-        let name = entry
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if (name == "include" || name == "lib")
-            && !found.iter().any(|f: &PathBuf| entry.starts_with(f))
-        {
-            found.push(entry);
-        }
-    }
-    Ok(found)
-}
-
-/// Every directory under `root`, parents before their children.
-fn walk_dirs(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut dirs = Vec::new();
-    let mut todo = vec![root.to_owned()];
-    while let Some(dir) = todo.pop() {
-        for entry in fs::read_dir(&dir)? {
-            let entry = entry?;
-            if entry.file_type()?.is_dir() {
-                dirs.push(entry.path());
-                todo.push(entry.path());
+    let mut found = std::collections::BTreeSet::new();
+    for file in files_under(root)? {
+        let rel = file.strip_prefix(root).unwrap_or(&file);
+        let mut dir = root.to_owned();
+        for part in rel.parent().into_iter().flat_map(Path::components) {
+            dir.push(part);
+            if part.as_os_str() == "include" || part.as_os_str() == "lib" {
+                found.insert(dir);
+                break;
             }
         }
     }
-    dirs.sort();
-    Ok(dirs)
+    Ok(found.into_iter().collect())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
