@@ -29,7 +29,7 @@ pub struct FaasmPy {
 }
 
 /// Options of every command.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct Global {
     /// Path to the workspace's Cargo.toml.
     #[arg(long, global = true, value_name = "PATH")]
@@ -110,6 +110,10 @@ pub struct RunArgs {
     #[arg(long = "memory", value_name = "MIB", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub memory_mib: u32,
+    /// Run the plain python.wasm instead of its snapshot (which has CPython
+    /// started and the configured modules imported).
+    #[arg(long)]
+    pub no_snapshot: bool,
     /// Arguments for python, after `--`.
     #[arg(last = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
@@ -135,6 +139,9 @@ pub struct TestArgs {
     /// Only modules whose path contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+    /// Run the suites on the plain python.wasm instead of its snapshot.
+    #[arg(long)]
+    pub no_snapshot: bool,
 }
 
 /// `build STAGE`'s long help: every stage, from the pipeline's own list.

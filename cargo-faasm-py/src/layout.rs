@@ -158,6 +158,10 @@ impl Layout {
     pub fn python_wasm(&self) -> PathBuf {
         self.out().join("python.wasm")
     }
+    /// python.wasm pre-initialised (a link to the snapshot stage's output).
+    pub fn python_snapshot_wasm(&self) -> PathBuf {
+        self.out().join(crate::stages::snapshot::FILE)
+    }
     /// Which extension modules python.wasm has, and why others are missing.
     pub fn module_report(&self) -> PathBuf {
         self.out().join("modules.json")

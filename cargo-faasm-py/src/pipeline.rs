@@ -70,6 +70,8 @@ pub enum StageId {
     Link,
     /// The guest's read-only tree.
     Runtime,
+    /// python.wasm pre-initialised.
+    Snapshot,
     /// The native reference environment.
     Native,
 }
@@ -77,7 +79,7 @@ pub enum StageId {
 impl StageId {
     /// The built-in stages, in pipeline order (packages go between
     /// `build-tools` and `link`).
-    pub const BUILTIN: [StageId; 15] = [
+    pub const BUILTIN: [StageId; 16] = [
         StageId::Fetch,
         StageId::Toolchain,
         StageId::CxxRuntime,
@@ -92,6 +94,7 @@ impl StageId {
         StageId::BuildTools,
         StageId::Link,
         StageId::Runtime,
+        StageId::Snapshot,
         StageId::Native,
     ];
 
@@ -113,6 +116,7 @@ impl StageId {
             StageId::Package(name) | StageId::Library(name) => name,
             StageId::Link => "link",
             StageId::Runtime => "runtime",
+            StageId::Snapshot => "snapshot",
             StageId::Native => "native",
         }
     }

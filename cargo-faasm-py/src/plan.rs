@@ -107,6 +107,8 @@ pub struct BuildPlan {
     /// C libraries some package needs, built from pinned sources (each an
     /// artifact `clib:<name>`).
     pub libraries: Vec<CLibrary>,
+    /// Modules the snapshot imports before it is taken.
+    pub preimport: Vec<String>,
 }
 
 fn artifact_of(file: &LockedFile) -> Artifact {
@@ -139,7 +141,10 @@ impl BuildPlan {
         pins: &mut Pins,
         layout: &Layout,
     ) -> Result<Self> {
-        let mut plan = BuildPlan::default();
+        let mut plan = BuildPlan {
+            preimport: config.preimport.clone(),
+            ..BuildPlan::default()
+        };
         for lib in &config.c_libraries {
             add(
                 pins,

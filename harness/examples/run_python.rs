@@ -2,7 +2,8 @@
 //! code in fresh, isolated instances.
 //!
 //! `cargo run -p harness --example run_python -- target/faasm-py [CODE]`
-//! (the directory `cargo faasm-py build` fills: python.wasm and runtime/).
+//! (the directory `cargo faasm-py build` fills: python.wasm, its snapshot
+//! and runtime/).
 
 use std::path::PathBuf;
 
@@ -25,7 +26,19 @@ fn main() -> Result<()> {
     let cache = std::env::temp_dir().join("faasm-py-example-modules");
     let engine = Engine::new(EngineOptions::default())?;
     // Compiled once (and kept in `cache`), then instantiated per run.
-    let python = Python::new(engine, &out.join("python.wasm"), &runtime, guest, &cache)?;
+    let mut python = Python::new(
+        engine.clone(),
+        &out.join("python.wasm"),
+        &runtime,
+        guest,
+        &cache,
+    )?;
+    // The snapshot (CPython started, numpy imported) serves every run it
+    // can; the others run the plain module.
+    let snapshot = out.join("python-snapshot.wasm");
+    if snapshot.exists() {
+        python = python.with_snapshot(engine.load_module(&snapshot, &cache)?);
+    }
 
     let scratch = tempfile::tempdir()?;
     let mut run = PythonRun::new(["-c", code.as_str()], scratch.path());

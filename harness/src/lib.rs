@@ -49,6 +49,7 @@ mod memo;
 mod python;
 mod run;
 pub mod runner;
+pub mod snapshot;
 mod status;
 mod stdio;
 pub mod suite;
@@ -58,7 +59,9 @@ pub use cache::{Loaded, cache_file_name};
 pub use engine::{Engine, EngineOptions};
 pub use epoch::TICK;
 pub use guest::{GUEST_PREFIX, GUEST_TMP, GuestLayout, PythonVersion};
-pub use python::{Python, PythonRun, python_env};
+pub use python::{
+    Python, PythonRun, SNAPSHOT_IMPORTS_ENV, make_snapshot, python_env, snapshot_refusal,
+};
 pub use run::{DEFAULT_NATIVE_STACK, Preopen, RunConfig, run};
 pub use status::{RunOutput, Status};
 pub use stdio::{CAPTURE_LIMIT, Input, Output};

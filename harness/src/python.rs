@@ -26,6 +26,7 @@ use wasmtime::Module;
 use crate::engine::Engine;
 use crate::guest::{GUEST_PREFIX, GUEST_TMP, GuestLayout};
 use crate::run::{self, Preopen, RunConfig};
+use crate::snapshot::{self, Snapshot};
 use crate::status::RunOutput;
 use crate::stdio::{Input, Output};
 
@@ -34,6 +35,9 @@ use crate::stdio::{Input, Output};
 pub struct Python {
     engine: Engine,
     module: Module,
+    /// The snapshot of `module` (see [`crate::snapshot`]), used for every run
+    /// it can serve ([`snapshot_refusal`]).
+    snapshot: Option<Module>,
     runtime: PathBuf,
     guest: GuestLayout,
     /// An empty directory mounted read-only at `/`: without a root, `/`
@@ -133,17 +137,31 @@ impl Python {
                 stdlib.display()
             );
         }
-        let root = tempfile::Builder::new()
-            .prefix("faasm-py-root-")
-            .tempdir()
-            .context("cannot create the guest's empty root directory")?;
         Ok(Self {
             engine,
             module,
+            snapshot: None,
             runtime: runtime.to_path_buf(),
             guest,
-            root: Arc::new(root),
+            root: Arc::new(empty_root()?),
         })
+    }
+
+    /// Runs on `snapshot` (python.wasm pre-initialised, from
+    /// [`make_snapshot`]) whenever a run allows it; the plain module runs
+    /// the others.
+    pub fn with_snapshot(mut self, snapshot: Module) -> Self {
+        self.snapshot = Some(snapshot);
+        self
+    }
+
+    /// The module `r` runs on: the snapshot unless there is none or `r`
+    /// asks for what it cannot give.
+    pub fn module_for(&self, r: &PythonRun) -> &Module {
+        match &self.snapshot {
+            Some(snapshot) if snapshot_refusal(&r.args, &python_env(r)).is_none() => snapshot,
+            _ => &self.module,
+        }
     }
 
     /// The engine the module was compiled for.
@@ -169,6 +187,7 @@ impl Python {
     /// Runs python.wasm once; see [`run::run`] for what is an error.
     pub fn run(&self, mut r: PythonRun) -> Result<RunOutput> {
         let what = format!("cannot run python {}", r.args.join(" "));
+        let module = self.module_for(&r).clone();
         // WASI has no devices; `/dev/null` is a per-run empty file (pytest
         // and logging open it), in a directory that lives as long as the run.
         let dev = tempfile::Builder::new()
@@ -179,46 +198,174 @@ impl Python {
         r.extra_preopens
             .push(Preopen::read_write(dev.path(), "/dev"));
         let cfg = self.run_config(r)?;
-        run::run(&self.engine, &self.module, cfg).with_context(|| what)
+        run::run(&self.engine, &module, cfg).with_context(|| what)
     }
 
     /// The [`RunConfig`] for `r`: what [`Python::run`] uses, before it adds
     /// the per-run `/dev`.
     pub fn run_config(&self, r: PythonRun) -> Result<RunConfig> {
-        let env = python_env(&r);
-        let mut args = Vec::with_capacity(r.args.len() + 1);
-        args.push(self.guest.argv0());
-        args.extend(r.args);
-
-        let mut preopens = vec![
-            Preopen::read_only(&self.runtime, GUEST_PREFIX),
-            Preopen::read_write(r.scratch, GUEST_TMP),
-        ];
-        if let Some((host, guest)) = r.cwd {
-            if !guest.starts_with('/') {
-                bail!("the guest working directory {guest:?} is not an absolute path");
-            }
-            preopens.push(Preopen::read_write(host, guest));
-        }
-        preopens.extend(r.extra_preopens);
-        for preopen in &preopens {
-            let inside_root = self.root.path().join(preopen.guest.trim_start_matches('/'));
-            fs_err::create_dir_all(&inside_root)?;
-        }
-        preopens.insert(0, Preopen::read_only(self.root.path(), "/"));
-
-        Ok(RunConfig {
-            args,
-            env,
-            preopens,
-            stdin: r.stdin,
-            stdout: r.stdout,
-            stderr: r.stderr,
-            deadline: r.deadline,
-            memory_limit_bytes: r.memory_limit_bytes,
-            ..RunConfig::default()
-        })
+        run_config(&self.runtime, &self.guest, self.root.path(), r)
     }
+}
+
+/// An empty directory for the guest's `/`.
+fn empty_root() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("faasm-py-root-")
+        .tempdir()
+        .context("cannot create the guest's empty root directory")
+}
+
+/// The [`RunConfig`] of `r` with `runtime` mounted as `guest` says and
+/// `root` as `/`.
+fn run_config(runtime: &Path, guest: &GuestLayout, root: &Path, r: PythonRun) -> Result<RunConfig> {
+    let env = python_env(&r);
+    let mut args = Vec::with_capacity(r.args.len() + 1);
+    args.push(guest.argv0());
+    args.extend(r.args);
+
+    let mut preopens = vec![
+        Preopen::read_only(runtime, GUEST_PREFIX),
+        Preopen::read_write(r.scratch, GUEST_TMP),
+    ];
+    if let Some((host, guest)) = r.cwd {
+        if !guest.starts_with('/') {
+            bail!("the guest working directory {guest:?} is not an absolute path");
+        }
+        preopens.push(Preopen::read_write(host, guest));
+    }
+    preopens.extend(r.extra_preopens);
+    for preopen in &preopens {
+        let inside_root = root.join(preopen.guest.trim_start_matches('/'));
+        fs_err::create_dir_all(&inside_root)?;
+    }
+    preopens.insert(0, Preopen::read_only(root, "/"));
+
+    Ok(RunConfig {
+        args,
+        env,
+        preopens,
+        stdin: r.stdin,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        deadline: r.deadline,
+        memory_limit_bytes: r.memory_limit_bytes,
+        ..RunConfig::default()
+    })
+}
+
+/// The guest's locale unless a run sets another.
+const FIXED_LANG: &str = "C.UTF-8";
+
+/// The environment variable naming the modules a snapshot imports
+/// (comma-separated), read by python.wasm's `wizer-initialize`.
+pub const SNAPSHOT_IMPORTS_ENV: &str = "FAASM_PY_SNAPSHOT_IMPORTS";
+
+/// python.wasm (`wasm`, not yet compiled) pre-initialised: CPython started
+/// and `imports` imported, in a run set up as `base` says (its scratch
+/// directory, mounts and environment; its arguments are not used). The
+/// snapshot stage passes a bare run; tests add mounts. What stays fixed in
+/// every run of the result is in python.wasm's entry point
+/// (`third-party/shims/python-main.c`) and docs/snapshot.md.
+pub fn make_snapshot(
+    engine: &Engine,
+    wasm: &[u8],
+    runtime: &Path,
+    guest: &GuestLayout,
+    imports: &[String],
+    mut base: PythonRun,
+) -> Result<Snapshot> {
+    if let Some(bad) = imports
+        .iter()
+        .find(|m| m.is_empty() || !m.split('.').all(is_identifier))
+    {
+        bail!("cannot import `{bad}` into a snapshot: it is not a dotted module name");
+    }
+    let root = empty_root()?;
+    let dev = tempfile::Builder::new()
+        .prefix("faasm-py-dev-")
+        .tempdir()
+        .context("cannot create the guest's /dev")?;
+    fs_err::write(dev.path().join("null"), "")?;
+    base.args.clear();
+    base.extra_env
+        .push((SNAPSHOT_IMPORTS_ENV.to_owned(), imports.join(",")));
+    base.extra_preopens
+        .push(Preopen::read_write(dev.path(), "/dev"));
+    let runtime = &fs_err::canonicalize(runtime)?;
+    let cfg = run_config(runtime, guest, root.path(), base)?;
+    snapshot::make(
+        engine,
+        wasm,
+        snapshot::INIT_EXPORT,
+        snapshot::RESUME_EXPORT,
+        cfg,
+    )
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Why a run of python with `args` (without `argv[0]`) and `env` cannot use
+/// a snapshot, or `None` when it can. A snapshot has made some choices once
+/// and for all (the hash secret, `site`, `-O`, `-X` options, stdio
+/// encoding, the locale); runs that ask for other ones run the plain
+/// module. Allowed:
+/// `-c`, `-m`, a script, `-`, `-u`, `-B`, `-s`, `-q`, `-i`, `-W`, and the
+/// variables `PYTHONPATH`, `PYTHONUNBUFFERED`, `PYTHONDONTWRITEBYTECODE`,
+/// `PYTHONWARNINGS`, `PYTHONNOUSERSITE`, `PYTHONSTARTUP` and the fixed
+/// `PYTHONHOME`. python.wasm checks the same again when it resumes.
+pub fn snapshot_refusal(args: &[String], env: &[(String, String)]) -> Option<String> {
+    const ALLOWED_ENV: &[&str] = &[
+        "PYTHONPATH",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONWARNINGS",
+        "PYTHONNOUSERSITE",
+        "PYTHONSTARTUP",
+    ];
+    for (name, value) in env {
+        // The locale (and with it the stdio encoding) is chosen at start-up.
+        if (name == "LANG" && value != FIXED_LANG) || name == "LC_ALL" || name == "LC_CTYPE" {
+            return Some(format!("{name}={value}"));
+        }
+        if name == "PYTHONHOME" {
+            if value != GUEST_PREFIX {
+                return Some(format!("PYTHONHOME={value}"));
+            }
+        } else if name.starts_with("PYTHON") && !ALLOWED_ENV.contains(&name.as_str()) {
+            return Some(name.clone());
+        }
+    }
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let Some(flags) = arg.strip_prefix('-') else {
+            return None; // the script; the rest is its own
+        };
+        if flags.is_empty() || flags == "-" {
+            return None; // `-` (stdin) or `--` (a script follows)
+        }
+        if flags.starts_with('-') {
+            return Some(arg.clone()); // --help, --version, --check-hash-based-pycs
+        }
+        for (i, flag) in flags.char_indices() {
+            match flag {
+                'c' | 'm' => return None,
+                'u' | 'B' | 's' | 'q' | 'i' => {}
+                'W' => {
+                    if i + 1 == flags.len() {
+                        args.next();
+                    }
+                    break;
+                }
+                _ => return Some(format!("-{flag}")),
+            }
+        }
+    }
+    None
 }
 
 /// The guest environment: the fixed variables, with `extra_env` added and
@@ -230,7 +377,7 @@ pub fn python_env(r: &PythonRun) -> Vec<(String, String)> {
         ("PYTHONDONTWRITEBYTECODE", "1"),
         ("HOME", GUEST_TMP),
         ("TMPDIR", GUEST_TMP),
-        ("LANG", "C.UTF-8"),
+        ("LANG", FIXED_LANG),
         ("PWD", r.guest_cwd()),
     ];
     let overridden = |name: &str| r.extra_env.iter().any(|(k, _)| k == name);
@@ -279,5 +426,54 @@ mod tests {
         assert!(env.contains(&"LANG=C".to_owned()));
         assert!(!env.contains(&"LANG=C.UTF-8".to_owned()));
         assert_eq!(env.last().map(String::as_str), Some("X=1"));
+    }
+
+    fn refusal(args: &[&str], env: &[(&str, &str)]) -> Option<String> {
+        let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        snapshot_refusal(&args, &env)
+    }
+
+    #[test]
+    fn snapshot_serves_plain_runs_and_refuses_what_it_fixed() {
+        for ok in [
+            &["-c", "pass"][..],
+            &["-m", "pytest", "-X", "dev"],
+            &["script.py", "-O"],
+            &["-u", "-B", "-W", "error", "-c", "1"],
+            &["-uBWerror", "-m", "x"],
+            &["-uc", "pass"],
+            &["-", "-X"],
+            &["--", "-S"],
+            &[],
+        ] {
+            assert_eq!(refusal(ok, &[]), None, "{ok:?}");
+        }
+        assert_eq!(refusal(&["-X", "dev", "-c", "1"], &[]), Some("-X".into()));
+        assert_eq!(refusal(&["-O", "-c", "1"], &[]), Some("-O".into()));
+        assert_eq!(refusal(&["-uI", "x.py"], &[]), Some("-I".into()));
+        assert_eq!(refusal(&["--version"], &[]), Some("--version".into()));
+        let env_ok = [
+            ("PYTHONHOME", GUEST_PREFIX),
+            ("PYTHONPATH", "/x"),
+            ("PYTHONUNBUFFERED", "1"),
+            ("LANG", "C.UTF-8"),
+        ];
+        assert_eq!(refusal(&["-c", "1"], &env_ok), None);
+        assert_eq!(
+            refusal(&["-c", "1"], &[("PYTHONHASHSEED", "0")]),
+            Some("PYTHONHASHSEED".into())
+        );
+        assert_eq!(
+            refusal(&["-c", "1"], &[("LANG", "C"), ("LANG", "C.UTF-8")]),
+            Some("LANG=C".into())
+        );
+        assert_eq!(
+            refusal(&["-c", "1"], &[("PYTHONHOME", "/elsewhere")]),
+            Some("PYTHONHOME=/elsewhere".into())
+        );
     }
 }

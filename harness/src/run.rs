@@ -100,17 +100,26 @@ impl Default for RunConfig {
 }
 
 /// Per-store host state.
-struct Host {
-    wasi: WasiP1Ctx,
-    limiter: MemoryLimiter,
+pub(crate) struct Host {
+    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) limiter: MemoryLimiter,
 }
 
-/// Runs `module`'s `_start` under `cfg`.
-///
-/// Returns `Err` only when the run cannot be set up (a preopen or output
-/// file that cannot be opened, a module with unsatisfiable imports or no
-/// `_start`). Whatever the guest does ends up in [`RunOutput::status`].
-pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<RunOutput> {
+/// A store and linker set up for one guest under a [`RunConfig`]: its WASI
+/// context, memory limit and deadline, with the guest's output collectors.
+pub(crate) struct Prepared {
+    pub(crate) store: Store<Host>,
+    pub(crate) linker: Linker<Host>,
+    pub(crate) stdout: stdio::Captured,
+    pub(crate) stderr: stdio::Captured,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) memory_limit_bytes: Option<usize>,
+    /// Native stack the guest's thread needs.
+    pub(crate) stack: usize,
+}
+
+/// Sets up the WASI context, linker and store for `cfg`.
+pub(crate) fn prepare(engine: &Engine, cfg: RunConfig) -> Result<Prepared> {
     let RunConfig {
         args,
         env,
@@ -160,34 +169,75 @@ pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<RunOutput
     store.limiter(|h| &mut h.limiter);
     store.set_epoch_deadline(deadline.map_or(u64::MAX / 2, deadline_ticks));
     store.epoch_deadline_trap();
-
-    let module = module.clone();
     let stack = native_stack.max(
         engine
             .options()
             .max_wasm_stack
             .saturating_add(HOST_STACK_HEADROOM),
     );
-    let guest = thread::Builder::new()
-        .name("wasm-guest".into())
-        .stack_size(stack)
-        .spawn(move || execute(store, linker, module, deadline.is_some()))
-        .context("cannot spawn the guest thread")?;
-    let (status, elapsed, refused) = guest
-        .join()
-        .map_err(|panic| anyhow!("the guest thread panicked: {}", panic_message(&panic)))??;
+    Ok(Prepared {
+        store,
+        linker,
+        stdout: out,
+        stderr: err,
+        deadline,
+        memory_limit_bytes,
+        stack,
+    })
+}
 
-    let status = match (memory_limit_bytes, status) {
+/// Runs `f` on a thread of its own with `stack` bytes of native stack (the
+/// guest's frames live there), and waits for it.
+pub(crate) fn on_guest_thread<R: Send>(
+    stack: usize,
+    f: impl FnOnce() -> Result<R> + Send,
+) -> Result<R> {
+    thread::scope(|scope| {
+        thread::Builder::new()
+            .name("wasm-guest".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, f)
+            .context("cannot spawn the guest thread")?
+            .join()
+            .map_err(|panic| anyhow!("the guest thread panicked: {}", panic_message(&panic)))?
+    })
+}
+
+/// What a run's memory limit makes of a guest's end: a refused growth that
+/// ended in a trap or a failing exit is running out of memory.
+pub(crate) fn judge_memory(limit: Option<usize>, status: Status, refused: bool) -> Status {
+    match (limit, status) {
         (Some(limit), Status::Trapped { .. }) if refused => Status::OutOfMemory { limit },
         (Some(limit), Status::Exited(code)) if refused && code != 0 => {
             Status::OutOfMemory { limit }
         }
         (_, status) => status,
-    };
+    }
+}
+
+/// Runs `module`'s `_start` under `cfg`.
+///
+/// Returns `Err` only when the run cannot be set up (a preopen or output
+/// file that cannot be opened, a module with unsatisfiable imports or no
+/// `_start`). Whatever the guest does ends up in [`RunOutput::status`].
+pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<RunOutput> {
+    let Prepared {
+        store,
+        linker,
+        stdout,
+        stderr,
+        deadline,
+        memory_limit_bytes,
+        stack,
+    } = prepare(engine, cfg)?;
+    let module = module.clone();
+    let (status, elapsed, refused) = on_guest_thread(stack, move || {
+        execute(store, linker, module, deadline.is_some())
+    })?;
     Ok(RunOutput {
-        status,
-        stdout: out.bytes(),
-        stderr: err.bytes(),
+        status: judge_memory(memory_limit_bytes, status, refused),
+        stdout: stdout.bytes(),
+        stderr: stderr.bytes(),
         elapsed,
     })
 }
@@ -231,7 +281,7 @@ fn execute(
     Ok((status, elapsed, store.data().limiter.refused()))
 }
 
-fn is_guest_failure(e: &wasmtime::Error) -> bool {
+pub(crate) fn is_guest_failure(e: &wasmtime::Error) -> bool {
     e.is::<Trap>() || e.is::<I32Exit>()
 }
 

@@ -71,20 +71,51 @@ fn jobs(global: &Global) -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
+/// Which of python.wasm's two modules a command loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modules {
+    /// The plain module only (`--no-snapshot`).
+    Plain,
+    /// The snapshot only, for one run it can serve (`run`).
+    Snapshot,
+    /// Both: the snapshot for every run it can serve (`test`).
+    Both,
+}
+
 /// The built python.wasm, compiled for this machine (or taken from the
-/// compiled-module cache), with its runtime tree.
-pub fn load_python(layout: &Layout, pins: &Pins, ui: &Ui) -> Result<harness::Python> {
+/// compiled-module cache), with its runtime tree: the plain module, its
+/// snapshot, or both.
+pub fn load_python(
+    layout: &Layout,
+    pins: &Pins,
+    modules: Modules,
+    ui: &Ui,
+) -> Result<harness::Python> {
     let engine = harness::Engine::new(harness::EngineOptions::default())?;
-    let loaded =
-        engine.load_module_with(&layout.python_wasm(), &layout.compiled_modules(), || {
-            ui.info("compiling python.wasm for this machine (once per build)…")
-        })?;
-    harness::Python::with_module(
-        engine,
-        loaded.module,
+    let load = |wasm: &std::path::Path| {
+        engine
+            .load_module_with(wasm, &layout.compiled_modules(), || {
+                ui.info(&format!(
+                    "compiling {} for this machine (once per build)…",
+                    wasm.file_name().unwrap_or_default().to_string_lossy()
+                ))
+            })
+            .map(|loaded| loaded.module)
+    };
+    let first = match modules {
+        Modules::Snapshot => layout.python_snapshot_wasm(),
+        Modules::Plain | Modules::Both => layout.python_wasm(),
+    };
+    let python = harness::Python::with_module(
+        engine.clone(),
+        load(&first)?,
         &layout.runtime(),
         pins.guest_layout()?,
-    )
+    )?;
+    Ok(match modules {
+        Modules::Both => python.with_snapshot(load(&layout.python_snapshot_wasm())?),
+        Modules::Plain | Modules::Snapshot => python,
+    })
 }
 
 /// What a command builds: the pins for the selected CPython, the

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::{build_quietly, load_python};
+use super::{Modules, build_quietly, load_python};
 use crate::cli::{Global, RunArgs};
 use crate::layout::Layout;
 use crate::ui::Ui;
@@ -28,13 +28,11 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
         .to_str()
         .with_context(|| format!("the current directory {} is not UTF-8", cwd.display()))?
         .to_owned();
-    let python = load_python(layout, &inputs.pins, ui)?;
-    let started = std::time::SystemTime::now();
     let scratch = tempfile::Builder::new()
         .prefix("faasm-py-run-")
         .tempdir()
         .context("cannot create a scratch directory")?;
-    let output = python.run(harness::PythonRun {
+    let run = harness::PythonRun {
         args: args.args,
         scratch: scratch.path().to_owned(),
         cwd: Some((cwd.clone(), guest_cwd)),
@@ -45,7 +43,19 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
         stderr: harness::Output::Inherit,
         deadline: args.timeout_secs,
         memory_limit_bytes: Some((args.memory_mib as usize) << 20),
-    })?;
+    };
+    // One module is loaded: the snapshot unless this run asks for what it
+    // cannot give (harness::snapshot_refusal) or for the plain module.
+    let modules = if args.no_snapshot
+        || harness::snapshot_refusal(&run.args, &harness::python_env(&run)).is_some()
+    {
+        Modules::Plain
+    } else {
+        Modules::Snapshot
+    };
+    let python = load_python(layout, &inputs.pins, modules, ui)?;
+    let started = std::time::SystemTime::now();
+    let output = python.run(run)?;
     // The guest may create links whose targets climb out of the working
     // directory (it cannot follow them itself); the host's tools would.
     for (link, target) in escaping_links(&cwd, started) {

@@ -11,7 +11,7 @@ use harness::GuestLayout;
 use harness::runner::{Interpreter, Plan, run_suite};
 use harness::suite::{Baseline, SuiteDef, gate, report};
 
-use super::{build_quietly, jobs, load_python};
+use super::{Modules, build_quietly, jobs, load_python};
 use crate::cli::{Global, TestArgs};
 use crate::layout::Layout;
 use crate::plan::BuildPlan;
@@ -82,7 +82,16 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
     }
     let pytests = layout.pytests();
     let guest = pins.guest_layout()?;
-    let wasm = Arc::new(Interpreter::Wasm(load_python(layout, pins, ui)?));
+    let wasm = Arc::new(Interpreter::Wasm(load_python(
+        layout,
+        pins,
+        if args.no_snapshot {
+            Modules::Plain
+        } else {
+            Modules::Both
+        },
+        ui,
+    )?));
     let jobs = jobs(global);
     let mut all_ok = true;
     for suite in suites {
@@ -132,6 +141,14 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
             &json,
             serde_json::to_string_pretty(&report::json(&run, &verdict))?,
         )?;
+        // The native run's own report, for per-module time ratios
+        // (`cargo xtask bench --suites`).
+        if let Some((native_run, native_verdict)) = &native_run {
+            fs::write(
+                reports.join(format!("{name}.native.json")),
+                serde_json::to_string_pretty(&report::json(native_run, native_verdict))?,
+            )?;
+        }
         ui.info(&format!(
             "reports: {} and {}",
             xml.display(),

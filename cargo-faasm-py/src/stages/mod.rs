@@ -1,7 +1,7 @@
 //! The pipeline's stages, in order: fetch → toolchain (and its C++
 //! runtime) → host python → C
 //! libraries (and libffi) → cpython → build tools → packages → link →
-//! runtime (and the native reference).
+//! runtime → snapshot (and the native reference).
 
 pub mod build_tools;
 mod clibs;
@@ -14,6 +14,7 @@ mod link;
 mod native;
 pub mod package;
 mod runtime;
+pub mod snapshot;
 pub mod toolchain;
 pub mod util;
 
@@ -59,6 +60,9 @@ pub fn all(plan: &BuildPlan) -> Result<Vec<Box<dyn Stage>>> {
     }));
     stages.push(Box::new(runtime::Runtime {
         packages: package_ids,
+    }));
+    stages.push(Box::new(snapshot::Snapshot {
+        imports: plan.preimport.clone(),
     }));
     stages.push(Box::new(native::Native));
     Ok(stages)

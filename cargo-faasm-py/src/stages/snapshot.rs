@@ -1,0 +1,101 @@
+//! `snapshot`: python.wasm pre-initialised — CPython started and the
+//! configured modules (`preimport`, default numpy) imported — saved as
+//! `python-snapshot.wasm` by wasmtime-wizer, so runs skip start-up. What a
+//! run gets fresh and what stays fixed is in
+//! `third-party/shims/python-main.c` and docs/snapshot.md.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use fs_err as fs;
+
+use super::util::publish_link;
+use crate::digest::Fingerprint;
+use crate::pipeline::{Stage, StageContext, StageId};
+use crate::process::Log;
+
+/// The file the stage writes, and the name `run` and `test` load.
+pub const FILE: &str = "python-snapshot.wasm";
+
+/// The `snapshot` stage.
+pub struct Snapshot {
+    /// Modules imported before the snapshot is taken.
+    pub imports: Vec<String>,
+}
+
+impl Stage for Snapshot {
+    fn id(&self) -> StageId {
+        StageId::Snapshot
+    }
+    fn deps(&self) -> Vec<StageId> {
+        vec![StageId::Link, StageId::Runtime]
+    }
+    fn recipe(&self) -> &'static [&'static str] {
+        // The harness starts the guest and saves it: its code is part of
+        // how the snapshot is made.
+        &[
+            include_str!("snapshot.rs"),
+            include_str!("../../../harness/src/snapshot.rs"),
+            include_str!("../../../harness/src/python.rs"),
+            include_str!("../../../harness/src/run.rs"),
+        ]
+    }
+    fn inputs(&self, _cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        fp.add("imports", self.imports.join(","));
+        Ok(())
+    }
+
+    fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        let wasm_path = cx.output(&StageId::Link)?.join("python.wasm");
+        let wasm = fs::read(&wasm_path)?;
+        let runtime = cx.output(&StageId::Runtime)?;
+        let engine = harness::Engine::new(harness::EngineOptions::default())?;
+        let scratch = tempfile::Builder::new()
+            .prefix("faasm-py-snapshot-")
+            .tempdir()
+            .context("cannot create the snapshot's /tmp")?;
+        log.step(&format!(
+            "start CPython and import {} (compiling python.wasm first)",
+            if self.imports.is_empty() {
+                "nothing".to_owned()
+            } else {
+                self.imports.join(", ")
+            }
+        ));
+        let started = Instant::now();
+        let snapshot = harness::make_snapshot(
+            &engine,
+            &wasm,
+            &runtime,
+            &cx.guest,
+            &self.imports,
+            harness::PythonRun::new(Vec::<String>::new(), scratch.path()),
+        )?;
+        log.note(&format!(
+            "initialised in {:.2} s (the guest ran {:.2} s); {} bytes",
+            started.elapsed().as_secs_f64(),
+            snapshot.init.elapsed.as_secs_f64(),
+            snapshot.wasm.len()
+        ));
+        for (name, text) in [
+            ("stdout", &snapshot.init.stdout),
+            ("stderr", &snapshot.init.stderr),
+        ] {
+            if !text.is_empty() {
+                log.note(&format!(
+                    "the guest's {name}:\n{}",
+                    String::from_utf8_lossy(text)
+                ));
+            }
+        }
+        let tmp = out.join(format!("{FILE}.tmp"));
+        fs::write(&tmp, &snapshot.wasm)?;
+        fs::rename(&tmp, out.join(FILE))?;
+        Ok(())
+    }
+
+    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
+        publish_link(&out.join(FILE), &cx.layout.python_snapshot_wasm())
+    }
+}

@@ -1,0 +1,176 @@
+//! Pre-initialised modules: run a module's initialisation export once and
+//! save the instance (memory and globals) as a new module, with
+//! wasmtime-wizer, so that later runs start where it ended.
+//!
+//! The guest runs under a [`RunConfig`] like any run (WASI context, mounts,
+//! limits); only the entry point differs.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use wasmtime::{Instance, Module, Store, Val};
+use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
+
+use crate::engine::Engine;
+use crate::error::WasmtimeResultExt;
+use crate::run::{self, Host, Prepared, RunConfig};
+use crate::status::{self, RunOutput, Status};
+
+/// The export python.wasm's snapshot starts from (wizer's default name).
+pub const INIT_EXPORT: &str = "wizer-initialize";
+/// python.wasm's export that becomes the snapshot's `_start`.
+pub const RESUME_EXPORT: &str = "faasm-py-resume";
+
+/// A module saved after its initialisation, with what the initialisation
+/// printed.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The pre-initialised module.
+    pub wasm: Vec<u8>,
+    /// How the initialisation ended (always [`Status::Exited`] `0` here)
+    /// and what it printed.
+    pub init: RunOutput,
+}
+
+/// Instantiates `wasm` under `cfg`, calls its `init` export (which takes and
+/// returns nothing) and returns the instance saved as a module whose
+/// `_start` is the export `resume` (the original `_start` would run the
+/// initialisation's constructors again). An initialisation that traps,
+/// exits or runs out of time is an error that says how it ended and what it
+/// printed on stderr.
+pub fn make(
+    engine: &Engine,
+    wasm: &[u8],
+    init: &str,
+    resume: &str,
+    cfg: RunConfig,
+) -> Result<Snapshot> {
+    let mut wizer = Wizer::new();
+    wizer.init_func(init).func_rename("_start", resume);
+    let (cx, instrumented) = wizer
+        .instrument(wasm)
+        .wt()
+        .context("cannot prepare the module for a snapshot")?;
+    let module = Module::new(engine.wasmtime(), &instrumented)
+        .wt()
+        .context("cannot compile the module to snapshot")?;
+    let Prepared {
+        store,
+        linker,
+        stdout,
+        stderr,
+        deadline,
+        memory_limit_bytes,
+        stack,
+    } = run::prepare(engine, cfg)?;
+    let init = init.to_owned();
+    let deadline_set = deadline.is_some();
+    let (status, elapsed, refused, saved) = run::on_guest_thread(stack, move || {
+        initialise_and_save(store, linker, module, &init, &wizer, &cx, deadline_set)
+    })?;
+    let output = RunOutput {
+        status: run::judge_memory(memory_limit_bytes, status, refused),
+        stdout: stdout.bytes(),
+        stderr: stderr.bytes(),
+        elapsed,
+    };
+    match saved {
+        Some(wasm) if output.status == Status::Exited(0) => Ok(Snapshot { wasm, init: output }),
+        _ => bail!(
+            "the initialisation before the snapshot {}; it printed:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ),
+    }
+}
+
+type Saved = (Status, std::time::Duration, bool, Option<Vec<u8>>);
+
+/// On the guest thread: instantiate, initialise, and save on success.
+fn initialise_and_save(
+    mut store: Store<Host>,
+    linker: wasmtime::Linker<Host>,
+    module: Module,
+    init: &str,
+    wizer: &Wizer,
+    cx: &wasmtime_wizer::ModuleContext<'_>,
+    deadline_set: bool,
+) -> Result<Saved> {
+    let start = Instant::now();
+    let result = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => {
+            let entry = instance
+                .get_typed_func::<(), ()>(&mut store, init)
+                .wt()
+                .with_context(|| format!("the module has no `{init}() -> ()` export"))?;
+            entry.call(&mut store, ()).map(|()| instance)
+        }
+        Err(e) if run::is_guest_failure(&e) => Err(e),
+        Err(e) => return Err(e).wt().context("cannot instantiate the module"),
+    };
+    let elapsed = start.elapsed();
+    let refused = store.data().limiter.refused();
+    let instance = match result {
+        Ok(instance) => instance,
+        Err(e) => {
+            let status = status::classify(&e, elapsed, deadline_set);
+            return Ok((status, elapsed, refused, None));
+        }
+    };
+    let mut state = Saving {
+        store: &mut store,
+        instance,
+    };
+    let wasm = block_on(wizer.snapshot(cx, &mut state))
+        .wt()
+        .context("cannot save the initialised module")?;
+    Ok((Status::Exited(0), elapsed, refused, Some(wasm)))
+}
+
+/// The instance's state as wizer reads it.
+struct Saving<'a> {
+    store: &'a mut Store<Host>,
+    instance: Instance,
+}
+
+impl InstanceState for Saving<'_> {
+    async fn global_get(&mut self, name: &str, _type: ValType) -> SnapshotVal {
+        // wizer only asks for globals its instrumentation exported.
+        let global = self
+            .instance
+            .get_global(&mut *self.store, name)
+            .expect("wizer asks for globals it exported");
+        match global.get(&mut *self.store) {
+            Val::I32(x) => SnapshotVal::I32(x),
+            Val::I64(x) => SnapshotVal::I64(x),
+            Val::F32(x) => SnapshotVal::F32(x),
+            Val::F64(x) => SnapshotVal::F64(x),
+            Val::V128(x) => SnapshotVal::V128(x.as_u128()),
+            other => panic!("global {name} holds a reference ({other:?}), which wizer refuses"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        let memory = self
+            .instance
+            .get_memory(&mut *self.store, name)
+            .expect("wizer asks for memories it exported");
+        contents(memory.data(&*self.store))
+    }
+}
+
+/// Drives a future that never waits (wizer's snapshot over the synchronous
+/// state above) to completion on this thread.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::yield_now();
+    }
+}

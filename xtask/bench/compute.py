@@ -1,0 +1,82 @@
+"""Compute cases of `cargo xtask bench`, run the same way by python.wasm and
+by the native python: prints one JSON object, case name -> median seconds
+of `repeat` timed calls (after one untimed warm-up call)."""
+
+import json
+import re
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def recursive_calls():
+    fib(22)
+
+
+def dict_str_churn():
+    d = {}
+    for i in range(50_000):
+        key = "k" + str(i % 5000)
+        d[key] = d.get(key, "")[:20] + "x"
+    "".join(sorted(d))
+
+
+DOC = {"a": [1, 2.5, "three", None, True], "b": {"c": list(range(50)), "d": "x" * 40}}
+
+
+def json_round_trip():
+    for _ in range(500):
+        json.loads(json.dumps([DOC] * 10))
+
+
+TEXT = " ".join(f"user{i}@example{i % 7}.org some words 12{i}" for i in range(2000))
+EMAIL = re.compile(r"(\w+)@(\w+)\.org")
+
+
+def regex():
+    for _ in range(10):
+        EMAIL.findall(TEXT)
+
+
+rng = np.random.default_rng(0)
+A256 = rng.random((256, 256))
+A300 = rng.random((300, 300)) + 300 * np.eye(300)
+B300 = rng.random(300)
+S1E6 = rng.random(1_000_000)
+E1E6 = rng.random(1_000_000)
+R1E7 = rng.random(10_000_000)
+
+CASES = {
+    "pure: recursive calls": recursive_calls,
+    "pure: dict/str churn": dict_str_churn,
+    "pure: json round trip": json_round_trip,
+    "pure: regex": regex,
+    "numpy: a @ a 256x256": lambda: A256 @ A256,
+    "numpy: linalg.solve 300x300": lambda: np.linalg.solve(A300, B300),
+    "numpy: sort 1e6": lambda: np.sort(S1E6),
+    "numpy: sin(a) + exp(a) 1e6": lambda: np.sin(E1E6) + np.exp(E1E6),
+    "numpy: sum/mean/std 1e7": lambda: (R1E7.sum(), R1E7.mean(), R1E7.std()),
+}
+
+
+def main():
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    out = {}
+    for name, case in CASES.items():
+        case()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            case()
+            times.append(time.perf_counter() - start)
+        out[name] = statistics.median(times)
+    print(json.dumps(out))
+
+
+main()

@@ -1,0 +1,241 @@
+//! `cargo xtask bench`: python.wasm against the native python of the same
+//! CPython version with numpy's wheel of the same version, interleaved in
+//! one run (the machine is noisy: each round runs both sides back to back),
+//! printing medians and the ratio wasm / native.
+//!
+//! - start-up as a user sees it: the whole `cargo-faasm-py faasm-py run`
+//!   process (snapshot and plain), against `python -c`;
+//! - start-up as a Rust embedder sees it: one more run of a warm
+//!   `harness::Python` (module loaded, engine up), in-process;
+//! - compute: `bench/compute.py`, run by both, which times each case inside
+//!   the interpreter;
+//! - `--suites`: per-module times of `cargo faasm-py test numpy --native`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use cargo_faasm_py::commands::{Modules, inputs, load_python};
+use cargo_faasm_py::layout::Layout;
+use cargo_faasm_py::ui::{Ui, Verbosity};
+
+use crate::{cargo, check, workspace_root};
+
+/// The start-up cases, as `python -c` code.
+const STARTUP: &[(&str, &str)] = &[("-c pass", "pass"), ("import numpy", "import numpy")];
+
+/// Options of `cargo xtask bench`.
+pub struct Options {
+    /// Rounds of each case (each round runs both sides).
+    pub runs: usize,
+    /// Per-module ratios of numpy's suite instead of the cases.
+    pub suites: bool,
+}
+
+pub fn bench(options: &Options) -> Result<()> {
+    check(cargo().args(["faasm-py", "build", "-q"]))?;
+    let layout = Layout::discover(Some(&workspace_root().join("Cargo.toml")), None, None)?;
+    if options.suites {
+        return suites(&layout);
+    }
+    let faasm_py = layout.target.join("debug/cargo-faasm-py");
+    let native = layout.native_env().join("bin/python");
+    if !native.is_file() {
+        bail!(
+            "no native python at {} (the native stage builds it)",
+            native.display()
+        );
+    }
+    let runs = options.runs;
+    println!(
+        "python.wasm vs native CPython with numpy's wheel, same versions; {runs} interleaved rounds, medians\n"
+    );
+    println!(
+        "{:<44} {:>11} {:>11} {:>8}",
+        "case", "wasm", "native", "ratio"
+    );
+
+    // Start-up, as a user sees it.
+    for (name, code) in STARTUP {
+        for (what, extra) in [("snapshot", None), ("plain", Some("--no-snapshot"))] {
+            let mut w = Vec::new();
+            let mut n = Vec::new();
+            for _ in 0..runs {
+                let mut cmd = Command::new(&faasm_py);
+                cmd.args(["faasm-py", "-q", "run"]);
+                cmd.args(extra);
+                cmd.args(["--", "-c", code]);
+                w.push(time(&mut cmd)?);
+                n.push(time(Command::new(&native).args(["-c", code]))?);
+            }
+            row(&format!("{name}, whole process ({what})"), &mut w, &mut n);
+        }
+    }
+
+    // Start-up, as an embedder sees it: the same runs through a warm
+    // harness::Python (snapshot and plain), against whole native processes.
+    let ui = Ui {
+        verbosity: Verbosity::Quiet,
+        show_fresh: false,
+    };
+    let global = cargo_faasm_py::cli::Global::default();
+    let pins = inputs(&layout, &global)?.pins;
+    for (name, code) in STARTUP {
+        for (what, modules) in [("snapshot", Modules::Snapshot), ("plain", Modules::Plain)] {
+            let python = load_python(&layout, &pins, modules, &ui)?;
+            let mut w = Vec::new();
+            let mut n = Vec::new();
+            for _ in 0..runs {
+                w.push(embedded(&python, code)?);
+                n.push(time(Command::new(&native).args(["-c", code]))?);
+            }
+            row(
+                &format!("{name}, warm harness::Python ({what})"),
+                &mut w,
+                &mut n,
+            );
+        }
+    }
+
+    // Compute, timed inside each interpreter.
+    let script = "xtask/bench/compute.py";
+    let mut w: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
+    let mut n: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
+    for _ in 0..runs {
+        let mut cmd = Command::new(&faasm_py);
+        cmd.args(["faasm-py", "-q", "run", "--", script, "3"]);
+        collect(&mut w, &output(cmd.current_dir(workspace_root()))?)?;
+        let mut cmd = Command::new(&native);
+        cmd.args([script, "3"]);
+        collect(&mut n, &output(cmd.current_dir(workspace_root()))?)?;
+    }
+    let names: Vec<String> = n.keys().cloned().collect();
+    for name in names {
+        let (Some(wt), Some(nt)) = (w.get_mut(&name), n.get_mut(&name)) else {
+            bail!("case `{name}` is missing from one side's output");
+        };
+        row(&name, wt, nt);
+    }
+    Ok(())
+}
+
+/// One run of `code` through a warm `python`, timed from the call to its
+/// return, as an embedder pays it.
+fn embedded(python: &harness::Python, code: &str) -> Result<Duration> {
+    let scratch = tempfile::tempdir()?;
+    let run = harness::PythonRun::new(["-c", code], scratch.path());
+    let start = Instant::now();
+    let out = python.run(run)?;
+    let elapsed = start.elapsed();
+    if !out.status.success() {
+        bail!(
+            "python.wasm -c {code:?} {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(elapsed)
+}
+
+fn row(name: &str, wasm: &mut [Duration], native: &mut [Duration]) {
+    let (w, n) = (median(wasm), median(native));
+    println!(
+        "{name:<44} {:>9.1}ms {:>9.1}ms {:>7.2}x",
+        ms(w),
+        ms(n),
+        w.as_secs_f64() / n.as_secs_f64()
+    );
+}
+
+fn collect(into: &mut BTreeMap<String, Vec<Duration>>, json: &str) -> Result<()> {
+    let cases: BTreeMap<String, f64> = serde_json::from_str(json.trim())
+        .with_context(|| format!("the compute script printed no JSON object: {json:?}"))?;
+    for (name, secs) in cases {
+        if !(secs.is_finite() && secs >= 0.0) {
+            bail!("case `{name}` took {secs} s");
+        }
+        into.entry(name)
+            .or_default()
+            .push(Duration::from_secs_f64(secs));
+    }
+    Ok(())
+}
+
+/// `cargo faasm-py test numpy --native`, then each module's wall time in
+/// the guest over its native time, and the sums.
+fn suites(layout: &Layout) -> Result<()> {
+    // The gate's verdict does not matter here, only the times.
+    let _ = cargo()
+        .args(["faasm-py", "test", "numpy", "--native"])
+        .status();
+    let read = |file: PathBuf| -> Result<BTreeMap<String, f64>> {
+        let text = fs_err::read_to_string(&file)?;
+        let report: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+        let modules = report["modules"]
+            .as_array()
+            .with_context(|| format!("{} has no modules", file.display()))?;
+        Ok(modules
+            .iter()
+            .filter_map(|m| Some((m["module"].as_str()?.to_owned(), m["wall"].as_f64()?)))
+            .collect())
+    };
+    let reports = layout.reports();
+    let wasm = read(reports.join("numpy.json"))?;
+    let native = read(reports.join("numpy.native.json"))?;
+    let mut rows: Vec<(&String, f64, f64)> = wasm
+        .iter()
+        .filter_map(|(m, w)| native.get(m).map(|n| (m, *w, *n)))
+        .collect();
+    rows.sort_by(|a, b| (b.1 / b.2).total_cmp(&(a.1 / a.2)));
+    println!("numpy's suite, per module (slowest ratio first), wall seconds\n");
+    println!(
+        "{:<60} {:>9} {:>9} {:>7}",
+        "module", "wasm", "native", "ratio"
+    );
+    for (m, w, n) in &rows {
+        println!("{m:<60} {w:>9.2} {n:>9.2} {:>6.2}x", w / n);
+    }
+    let (ws, ns): (f64, f64) = rows.iter().fold((0.0, 0.0), |(a, b), r| (a + r.1, b + r.2));
+    println!(
+        "{:<60} {ws:>9.1} {ns:>9.1} {:>6.2}x",
+        format!("sum of {} modules", rows.len()),
+        ws / ns
+    );
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed ({})", out.status);
+    }
+    String::from_utf8(out.stdout).with_context(|| format!("{cmd:?} printed non-UTF-8"))
+}
+
+fn time(cmd: &mut Command) -> Result<Duration> {
+    let start = Instant::now();
+    let status = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(start.elapsed())
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
