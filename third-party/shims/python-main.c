@@ -60,8 +60,8 @@ static PyObject *snapshot_helpers;
    start of each run (resume). */
 static const char SNAPSHOT_PY[] =
     "import sys\n"
-    "def prepare(imports, search_paths):\n"
-    "    import gc, importlib, io\n"
+    "def prepare(imports, search_paths, pythonpath):\n"
+    "    import gc, importlib, io, os\n"
     "    for name in imports:\n"
     "        importlib.import_module(name)\n"
     "    # Files this process opened are not the run's: close them (stdio\n"
@@ -77,22 +77,32 @@ static const char SNAPSHOT_PY[] =
     "    # Directory listings cached by the import system are this process's.\n"
     "    sys.path_importer_cache.clear()\n"
     "    importlib.invalidate_caches()\n"
-    "    # What site added (site-packages, .pth entries); the snapshotting\n"
-    "    # process's own PYTHONPATH is not carried into runs.\n"
-    "    global site_paths\n"
+    "    # The standard library's paths, and what site added (site-packages,\n"
+    "    # .pth entries); this process's own PYTHONPATH is not carried over.\n"
+    "    global fixed_paths, site_paths\n"
+    "    own = set(python_path(pythonpath))\n"
+    "    fixed_paths = [p for p in search_paths if p not in own]\n"
     "    site_paths = [p for p in sys.path if p not in search_paths]\n"
     "    # Whatever the imports printed belongs to this process, not to runs.\n"
     "    sys.stdout.flush()\n"
     "    sys.stderr.flush()\n"
     "    gc.collect()\n"
-    "def resume(environ, search_paths, unbuffered):\n"
+    "def python_path(value):\n"
+    "    # As getpath reads PYTHONPATH: every entry absolute, '' the cwd.\n"
+    "    import os\n"
+    "    return [os.path.abspath(p) for p in value.split(os.pathsep)] if value else []\n"
+    "def resume(environ, pythonpath, unbuffered):\n"
     "    import posix\n"
     "    # os.environ wraps posix.environ, read when os was imported.\n"
     "    posix.environ.clear()\n"
     "    posix.environ.update(environ)\n"
-    "    # The run's search path (PYTHONPATH, the stdlib), then what site\n"
-    "    # added when the snapshot was made.\n"
-    "    sys.path[:] = search_paths + [p for p in site_paths if p not in search_paths]\n"
+    "    # The run's PYTHONPATH, the standard library, then what site added\n"
+    "    # when the snapshot was made (PyConfig_Read computes no paths).\n"
+    "    paths = []\n"
+    "    for p in python_path(pythonpath) + fixed_paths + site_paths:\n"
+    "        if p not in paths:\n"
+    "            paths.append(p)\n"
+    "    sys.path[:] = paths\n"
     "    random = sys.modules.get('random')\n"
     "    if random is not None:\n"
     "        random.seed()\n"
@@ -175,6 +185,11 @@ static PyObject *search_paths(const PyConfig *config) {
     return paths;
 }
 
+/* A wide string as str, or None. */
+static PyObject *wide_or_none(const wchar_t *s) {
+    return s == NULL ? Py_NewRef(Py_None) : PyUnicode_FromWideChar(s, -1);
+}
+
 static PyObject *helper(const char *name) {
     PyObject *f = PyDict_GetItemString(snapshot_helpers, name);
     if (f == NULL) {
@@ -225,13 +240,16 @@ __attribute__((export_name("wizer-initialize"))) void faasm_py_wizer_initialize(
     if (names == NULL) {
         die("cannot read FAASM_PY_SNAPSHOT_IMPORTS");
     }
-    PyObject *paths = search_paths(_Py_GetConfig());
-    if (paths == NULL) {
+    const PyConfig *running = _Py_GetConfig();
+    PyObject *paths = search_paths(running);
+    PyObject *pythonpath = wide_or_none(running->pythonpath_env);
+    if (paths == NULL || pythonpath == NULL) {
         die("cannot read the module search path");
     }
-    PyObject *r = PyObject_CallFunctionObjArgs(helper("prepare"), names, paths, NULL);
+    PyObject *r = PyObject_CallFunctionObjArgs(helper("prepare"), names, paths, pythonpath, NULL);
     Py_DECREF(names);
     Py_DECREF(paths);
+    Py_DECREF(pythonpath);
     if (r == NULL) {
         die("importing the snapshot's modules failed");
     }
@@ -330,7 +348,7 @@ static int resume(int argc, char **argv) {
         PyConfig_Clear(&config);
         die("cannot apply this run's configuration");
     }
-    PyObject *paths = search_paths(&config);
+    PyObject *paths = wide_or_none(config.pythonpath_env);
     int unbuffered = !config.buffered_stdio;
     PyConfig_Clear(&config);
     PyObject *env = fresh_environ();
