@@ -190,11 +190,7 @@ impl Python {
         let module = self.module_for(&r).clone();
         // WASI has no devices; `/dev/null` is a per-run empty file (pytest
         // and logging open it), in a directory that lives as long as the run.
-        let dev = tempfile::Builder::new()
-            .prefix("faasm-py-dev-")
-            .tempdir()
-            .context("cannot create the guest's /dev")?;
-        fs_err::write(dev.path().join("null"), "")?;
+        let dev = dev_dir()?;
         r.extra_preopens
             .push(Preopen::read_write(dev.path(), "/dev"));
         let cfg = self.run_config(r)?;
@@ -206,6 +202,17 @@ impl Python {
     pub fn run_config(&self, r: PythonRun) -> Result<RunConfig> {
         run_config(&self.runtime, &self.guest, self.root.path(), r)
     }
+}
+
+/// A per-run `/dev` whose `null` is an empty file (WASI has no devices;
+/// pytest and logging open it).
+fn dev_dir() -> Result<tempfile::TempDir> {
+    let dev = tempfile::Builder::new()
+        .prefix("faasm-py-dev-")
+        .tempdir()
+        .context("cannot create the guest's /dev")?;
+    fs_err::write(dev.path().join("null"), "")?;
+    Ok(dev)
 }
 
 /// An empty directory for the guest's `/`.
@@ -282,11 +289,7 @@ pub fn make_snapshot(
         bail!("cannot import `{bad}` into a snapshot: it is not a dotted module name");
     }
     let root = empty_root()?;
-    let dev = tempfile::Builder::new()
-        .prefix("faasm-py-dev-")
-        .tempdir()
-        .context("cannot create the guest's /dev")?;
-    fs_err::write(dev.path().join("null"), "")?;
+    let dev = dev_dir()?;
     base.args.clear();
     base.extra_env
         .push((SNAPSHOT_IMPORTS_ENV.to_owned(), imports.join(",")));

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use wasmtime::{Linker, Module, Store, Trap};
+use wasmtime::{Instance, Linker, Module, Store, Trap};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
@@ -108,14 +108,14 @@ pub(crate) struct Host {
 /// A store and linker set up for one guest under a [`RunConfig`]: its WASI
 /// context, memory limit and deadline, with the guest's output collectors.
 pub(crate) struct Prepared {
-    pub(crate) store: Store<Host>,
-    pub(crate) linker: Linker<Host>,
-    pub(crate) stdout: stdio::Captured,
-    pub(crate) stderr: stdio::Captured,
-    pub(crate) deadline: Option<Duration>,
-    pub(crate) memory_limit_bytes: Option<usize>,
+    store: Store<Host>,
+    linker: Linker<Host>,
+    stdout: stdio::Captured,
+    stderr: stdio::Captured,
+    deadline: Option<Duration>,
+    memory_limit_bytes: Option<usize>,
     /// Native stack the guest's thread needs.
-    pub(crate) stack: usize,
+    stack: usize,
 }
 
 /// Sets up the WASI context, linker and store for `cfg`.
@@ -215,31 +215,76 @@ pub(crate) fn judge_memory(limit: Option<usize>, status: Status, refused: bool) 
     }
 }
 
+impl Prepared {
+    /// On a guest thread: instantiates `module`, calls its `export` (which
+    /// takes and returns nothing) and, when that returns, `then` with the
+    /// store and instance. Returns how the guest ended, what it printed,
+    /// and what `then` gave (`None` when the guest did not return).
+    pub(crate) fn execute<R: Send>(
+        self,
+        module: &Module,
+        export: &str,
+        then: impl FnOnce(&mut Store<Host>, Instance) -> Result<R> + Send,
+    ) -> Result<(RunOutput, Option<R>)> {
+        let Prepared {
+            mut store,
+            linker,
+            stdout,
+            stderr,
+            deadline,
+            memory_limit_bytes,
+            stack,
+        } = self;
+        let (status, elapsed, refused, after) = on_guest_thread(stack, move || {
+            let start = Instant::now();
+            let result = match linker.instantiate(&mut store, module) {
+                Ok(instance) => {
+                    let entry = instance
+                        .get_typed_func::<(), ()>(&mut store, export)
+                        .wt()
+                        .with_context(|| format!("the module has no `{export}() -> ()` export"))?;
+                    entry.call(&mut store, ()).map(|()| instance)
+                }
+                // The start function trapped, exited, or an initial memory
+                // was refused: all guest outcomes.
+                Err(e) if is_guest_failure(&e) || store.data().limiter.refused() => Err(e),
+                Err(e) => return Err(e).wt().context("cannot instantiate the module"),
+            };
+            let elapsed = start.elapsed();
+            let refused = store.data().limiter.refused();
+            Ok(match result {
+                Ok(instance) => (
+                    Status::Exited(0),
+                    elapsed,
+                    refused,
+                    Some(then(&mut store, instance)?),
+                ),
+                Err(e) => (
+                    status::classify(&e, elapsed, deadline.is_some()),
+                    elapsed,
+                    refused,
+                    None,
+                ),
+            })
+        })?;
+        let output = RunOutput {
+            status: judge_memory(memory_limit_bytes, status, refused),
+            stdout: stdout.bytes(),
+            stderr: stderr.bytes(),
+            elapsed,
+        };
+        Ok((output, after))
+    }
+}
+
 /// Runs `module`'s `_start` under `cfg`.
 ///
 /// Returns `Err` only when the run cannot be set up (a preopen or output
 /// file that cannot be opened, a module with unsatisfiable imports or no
 /// `_start`). Whatever the guest does ends up in [`RunOutput::status`].
 pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<RunOutput> {
-    let Prepared {
-        store,
-        linker,
-        stdout,
-        stderr,
-        deadline,
-        memory_limit_bytes,
-        stack,
-    } = prepare(engine, cfg)?;
-    let module = module.clone();
-    let (status, elapsed, refused) = on_guest_thread(stack, move || {
-        execute(store, linker, module, deadline.is_some())
-    })?;
-    Ok(RunOutput {
-        status: judge_memory(memory_limit_bytes, status, refused),
-        stdout: stdout.bytes(),
-        stderr: stderr.bytes(),
-        elapsed,
-    })
+    let (output, _) = prepare(engine, cfg)?.execute(module, "_start", |_, _| Ok(()))?;
+    Ok(output)
 }
 
 /// Ticks from now until `deadline` has surely passed: the next tick may
@@ -249,36 +294,6 @@ fn deadline_ticks(deadline: Duration) -> u64 {
     u64::try_from(ticks)
         .unwrap_or(u64::MAX / 2)
         .min(u64::MAX / 2)
-}
-
-/// Instantiates and calls `_start` (on the guest thread). Returns the
-/// status, the elapsed time and whether memory growth was refused.
-fn execute(
-    mut store: Store<Host>,
-    linker: Linker<Host>,
-    module: Module,
-    deadline_set: bool,
-) -> Result<(Status, Duration, bool)> {
-    let start = Instant::now();
-    let result = match linker.instantiate(&mut store, &module) {
-        Ok(instance) => {
-            let entry = instance
-                .get_typed_func::<(), ()>(&mut store, "_start")
-                .wt()
-                .context("the module has no `_start() -> ()` export")?;
-            entry.call(&mut store, ())
-        }
-        // The start function trapped, exited, or an initial memory was
-        // refused: all guest outcomes.
-        Err(e) if is_guest_failure(&e) || store.data().limiter.refused() => Err(e),
-        Err(e) => return Err(e).wt().context("cannot instantiate the module"),
-    };
-    let elapsed = start.elapsed();
-    let status = match result {
-        Ok(()) => Status::Exited(0),
-        Err(e) => status::classify(&e, elapsed, deadline_set),
-    };
-    Ok((status, elapsed, store.data().limiter.refused()))
 }
 
 pub(crate) fn is_guest_failure(e: &wasmtime::Error) -> bool {

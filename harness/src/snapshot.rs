@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use wasmtime::{Instance, Module, Store, Val};
@@ -16,8 +15,8 @@ use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 use crate::engine::Engine;
 use crate::error::WasmtimeResultExt;
-use crate::run::{self, Host, Prepared, RunConfig};
-use crate::status::{self, RunOutput, Status};
+use crate::run::{self, Host, RunConfig};
+use crate::status::{RunOutput, Status};
 
 /// The export python.wasm's snapshot starts from (wizer's default name).
 pub const INIT_EXPORT: &str = "wizer-initialize";
@@ -57,77 +56,19 @@ pub fn make(
     let module = Module::new(engine.wasmtime(), &instrumented)
         .wt()
         .context("cannot compile the module to snapshot")?;
-    let Prepared {
-        store,
-        linker,
-        stdout,
-        stderr,
-        deadline,
-        memory_limit_bytes,
-        stack,
-    } = run::prepare(engine, cfg)?;
-    let init = init.to_owned();
-    let deadline_set = deadline.is_some();
-    let (status, elapsed, refused, saved) = run::on_guest_thread(stack, move || {
-        initialise_and_save(store, linker, module, &init, &wizer, &cx, deadline_set)
+    let (init, saved) = run::prepare(engine, cfg)?.execute(&module, init, |store, instance| {
+        block_on(wizer.snapshot(&cx, &mut Saving { store, instance }))
+            .wt()
+            .context("cannot save the initialised module")
     })?;
-    let output = RunOutput {
-        status: run::judge_memory(memory_limit_bytes, status, refused),
-        stdout: stdout.bytes(),
-        stderr: stderr.bytes(),
-        elapsed,
-    };
     match saved {
-        Some(wasm) if output.status == Status::Exited(0) => Ok(Snapshot { wasm, init: output }),
+        Some(wasm) if init.status == Status::Exited(0) => Ok(Snapshot { wasm, init }),
         _ => bail!(
             "the initialisation before the snapshot {}; it printed:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
+            init.status,
+            String::from_utf8_lossy(&init.stderr).trim_end()
         ),
     }
-}
-
-type Saved = (Status, std::time::Duration, bool, Option<Vec<u8>>);
-
-/// On the guest thread: instantiate, initialise, and save on success.
-fn initialise_and_save(
-    mut store: Store<Host>,
-    linker: wasmtime::Linker<Host>,
-    module: Module,
-    init: &str,
-    wizer: &Wizer,
-    cx: &wasmtime_wizer::ModuleContext<'_>,
-    deadline_set: bool,
-) -> Result<Saved> {
-    let start = Instant::now();
-    let result = match linker.instantiate(&mut store, &module) {
-        Ok(instance) => {
-            let entry = instance
-                .get_typed_func::<(), ()>(&mut store, init)
-                .wt()
-                .with_context(|| format!("the module has no `{init}() -> ()` export"))?;
-            entry.call(&mut store, ()).map(|()| instance)
-        }
-        Err(e) if run::is_guest_failure(&e) => Err(e),
-        Err(e) => return Err(e).wt().context("cannot instantiate the module"),
-    };
-    let elapsed = start.elapsed();
-    let refused = store.data().limiter.refused();
-    let instance = match result {
-        Ok(instance) => instance,
-        Err(e) => {
-            let status = status::classify(&e, elapsed, deadline_set);
-            return Ok((status, elapsed, refused, None));
-        }
-    };
-    let mut state = Saving {
-        store: &mut store,
-        instance,
-    };
-    let wasm = block_on(wizer.snapshot(cx, &mut state))
-        .wt()
-        .context("cannot save the initialised module")?;
-    Ok((Status::Exited(0), elapsed, refused, Some(wasm)))
 }
 
 /// The instance's state as wizer reads it.
