@@ -58,6 +58,8 @@ pub enum StageId {
     Zstd,
     /// libffi with our wasm32-wasi target part.
     Libffi,
+    /// OpenBLAS for wasm32 (numpy's BLAS).
+    Openblas,
     /// CPython for wasm32-wasi.
     Cpython,
     /// The host venv with the packages' build tools.
@@ -90,6 +92,7 @@ impl StageId {
         StageId::Sqlite,
         StageId::Zstd,
         StageId::Libffi,
+        StageId::Openblas,
         StageId::Cpython,
         StageId::BuildTools,
         StageId::Link,
@@ -111,6 +114,7 @@ impl StageId {
             StageId::Sqlite => "sqlite",
             StageId::Zstd => "zstd",
             StageId::Libffi => "libffi",
+            StageId::Openblas => "openblas",
             StageId::Cpython => "cpython",
             StageId::BuildTools => "build-tools",
             StageId::Package(name) | StageId::Library(name) => name,
@@ -145,6 +149,20 @@ impl StageId {
         match Self::package(name)? {
             StageId::Package(name) => Ok(StageId::Library(name)),
             other => Ok(other),
+        }
+    }
+
+    /// A built-in stage that is a C library (`include/`, `lib/`) a recipe
+    /// can build its package against (`c-libraries` in
+    /// `third-party/recipes/<name>.toml`).
+    pub fn builtin_library(name: &str) -> Result<Self> {
+        const LIBRARIES: [StageId; 1] = [StageId::Openblas];
+        match LIBRARIES.iter().find(|s| s.name() == name) {
+            Some(stage) => Ok(stage.clone()),
+            None => bail!(
+                "`{name}` is not a built-in C library (there is: {})",
+                LIBRARIES.map(|s| s.name().to_owned()).join(", ")
+            ),
         }
     }
 
@@ -685,6 +703,19 @@ mod tests {
         assert_eq!(
             StageId::package("numpy").unwrap(),
             StageId::Package("numpy".into())
+        );
+    }
+
+    #[test]
+    fn recipes_name_only_builtin_c_libraries() {
+        assert_eq!(
+            StageId::builtin_library("openblas").unwrap(),
+            StageId::Openblas
+        );
+        let err = StageId::builtin_library("cpython").unwrap_err().to_string();
+        assert!(
+            err.contains("`cpython` is not a built-in C library (there is: openblas)"),
+            "{err}"
         );
     }
 

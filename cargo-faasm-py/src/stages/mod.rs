@@ -1,7 +1,7 @@
 //! The pipeline's stages, in order: fetch → toolchain (and its C++
 //! runtime) → host python → C
-//! libraries (and libffi) → cpython → build tools → packages → link →
-//! runtime → snapshot (and the native reference).
+//! libraries (and libffi, OpenBLAS) → cpython → build tools → packages →
+//! link → runtime → snapshot (and the native reference).
 
 pub mod build_tools;
 mod clibs;
@@ -12,6 +12,7 @@ pub mod host_python;
 mod libffi;
 mod link;
 mod native;
+mod openblas;
 pub mod package;
 mod runtime;
 pub mod snapshot;
@@ -48,6 +49,7 @@ pub fn all(plan: &BuildPlan) -> Result<Vec<Box<dyn Stage>>> {
         Box::new(clibs::Sqlite),
         Box::new(clibs::Zstd),
         Box::new(libffi::Libffi),
+        Box::new(openblas::Openblas),
         Box::new(cpython::Cpython),
         Box::new(build_tools::BuildTools),
     ];
