@@ -68,8 +68,10 @@ pub struct Package {
     pub shims: Vec<String>,
     /// Patch files, applied in order.
     pub patches: Vec<PathBuf>,
-    /// C libraries (of the plan's `libraries`) it is built against.
-    pub c_libraries: Vec<String>,
+    /// The stages of the C libraries it is built against: its recipe's
+    /// built-in ones (OpenBLAS), then the configuration's (of the plan's
+    /// `libraries`).
+    pub c_libraries: Vec<StageId>,
 }
 
 impl Package {
@@ -89,6 +91,9 @@ struct Recipe {
     env: BTreeMap<String, String>,
     #[serde(default)]
     shims: Vec<String>,
+    /// Built-in C library stages it is built against (`openblas`).
+    #[serde(default)]
+    c_libraries: Vec<String>,
 }
 
 /// Everything the build does with packages.
@@ -221,6 +226,15 @@ impl BuildPlan {
             {
                 patches.extend(patch_files(&project.join(dir))?);
             }
+            let mut c_libraries = recipe
+                .c_libraries
+                .iter()
+                .map(|name| StageId::builtin_library(name))
+                .collect::<Result<Vec<_>>>()
+                .with_context(|| format!("third-party/recipes/{}.toml", locked.name))?;
+            if let Some(spec) = spec {
+                c_libraries.extend(spec.c_libraries.iter().map(|l| StageId::Library(l.clone())));
+            }
             let mut meson_options = recipe.meson_options;
             let mut env = recipe.env;
             if let Some(spec) = spec {
@@ -237,7 +251,7 @@ impl BuildPlan {
                 env,
                 shims: recipe.shims,
                 patches,
-                c_libraries: spec.map(|s| s.c_libraries.clone()).unwrap_or_default(),
+                c_libraries,
             });
         }
         for package in &plan.packages {

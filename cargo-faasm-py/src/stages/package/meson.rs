@@ -51,7 +51,8 @@ pub fn build(
     let mut python_path = vec![tools_site.as_path()];
     python_path.extend(deps_view.as_deref());
     let target_python = write_target_python(cx, out, &host_python, &cpython, &python_path)?;
-    let cross = write_cross_file(out, &tc, &wrap, &tools, &target_python)?;
+    let pkg_config_dirs = pkg_config_dirs(cx, package)?;
+    let cross = write_cross_file(out, &tc, &wrap, &tools, &target_python, &pkg_config_dirs)?;
 
     // numpy vendors its own meson; everything else uses the lock's.
     let vendored = src.join("vendored-meson/meson/meson.py");
@@ -153,6 +154,7 @@ pub fn build(
     if manifest.modules.is_empty() {
         bail!("{} built no extension modules", package.name);
     }
+    check_libraries_linked(cx, package, &manifest)?;
     if !package.shims.is_empty() {
         manifest
             .extra_archives
@@ -163,14 +165,67 @@ pub fn build(
     manifest.save(out)
 }
 
+/// The `lib/pkgconfig` directories of the C libraries `package` is built
+/// against (OpenBLAS's `openblas.pc`, through which numpy finds it).
+fn pkg_config_dirs(cx: &StageContext, package: &Package) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for lib in &package.c_libraries {
+        let dir = cx.output(lib)?.join("lib/pkgconfig");
+        if dir.is_dir() {
+            dirs.push(dir);
+        }
+    }
+    Ok(dirs)
+}
+
+/// Every C library a package is built against must end up linked by one of
+/// its modules: a build that quietly did without it (numpy falls back to no
+/// BLAS when its probe fails) stops here.
+fn check_libraries_linked(cx: &StageContext, package: &Package, manifest: &Manifest) -> Result<()> {
+    let linked: std::collections::BTreeSet<PathBuf> = manifest
+        .archives()
+        .into_iter()
+        .filter_map(|a| fs::canonicalize(a).ok())
+        .collect();
+    for lib in &package.c_libraries {
+        let dir = cx.output(lib)?.join("lib");
+        let archives: Vec<PathBuf> = fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "a"))
+            .filter_map(|p| fs::canonicalize(p).ok())
+            .collect();
+        if !archives.is_empty() && !archives.iter().any(|a| linked.contains(a)) {
+            bail!(
+                "{} is built against the C library `{lib}`, but none of its extension modules links it (did its build find {}?)",
+                package.name,
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn write_cross_file(
     out: &Path,
     tc: &Toolchain,
     wrap: &Path,
     tools: &Path,
     target_python: &Path,
+    pkg_config_dirs: &[PathBuf],
 ) -> Result<PathBuf> {
     let quote = |p: &Path| format!("'{}'", p.display());
+    // The host's pkg-config, looking only at the wasm libraries' own `.pc`
+    // files (meson sets PKG_CONFIG_LIBDIR from `pkg_config_libdir` for the
+    // host machine of a cross build), or none at all.
+    let (pkg_config, pkg_config_libdir) = if pkg_config_dirs.is_empty() {
+        ("'/nonexistent/pkg-config'".to_owned(), String::new())
+    } else {
+        let dirs: Vec<String> = pkg_config_dirs.iter().map(|d| quote(d)).collect();
+        (
+            "'pkg-config'".to_owned(),
+            format!("pkg_config_libdir = [{}]\n", dirs.join(", ")),
+        )
+    };
     let defines = WASI_DEFINES
         .iter()
         .map(|d| format!("'{d}'"))
@@ -185,7 +240,7 @@ fn write_cross_file(
          strip = '/bin/true'\n\
          cython = {cython}\n\
          python = {python}\n\
-         pkg-config = '/nonexistent/pkg-config'\n\
+         pkg-config = {pkg_config}\n\
          \n\
          [host_machine]\n\
          system = 'wasi'\n\
@@ -198,6 +253,7 @@ fn write_cross_file(
          longdouble_format = 'IEEE_QUAD_LE'\n\
          needs_exe_wrapper = true\n\
          skip_sanity_check = true\n\
+         {pkg_config_libdir}\
          \n\
          [built-in options]\n\
          c_args = [{defines}]\n\

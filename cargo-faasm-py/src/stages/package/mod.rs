@@ -60,12 +60,7 @@ impl Stage for PackageStage {
                 .iter()
                 .map(|d| StageId::Package(d.clone())),
         );
-        deps.extend(
-            self.package
-                .c_libraries
-                .iter()
-                .map(|l| StageId::Library(l.clone())),
-        );
+        deps.extend(self.package.c_libraries.iter().cloned());
         deps
     }
     fn recipe(&self) -> &'static [&'static str] {
@@ -132,7 +127,7 @@ pub(crate) fn library_flags(cx: &StageContext, package: &Package) -> Result<(Str
     let mut includes = Vec::new();
     let mut libs = Vec::new();
     for lib in &package.c_libraries {
-        let dir = cx.output(&StageId::Library(lib.clone()))?;
+        let dir = cx.output(lib)?;
         includes.push(format!("-I{}", dir.join("include").display()));
         libs.push(format!("-L{}", dir.join("lib").display()));
     }
