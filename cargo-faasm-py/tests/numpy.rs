@@ -90,6 +90,19 @@ fn show_config_describes_the_wasm_build() {
 }
 
 #[test]
+fn blas_is_the_pinned_openblas_and_lapack_is_lapack_lite() {
+    // numpy's build found OpenBLAS through its pkg-config file; there is no
+    // LAPACK library (numpy.linalg uses its bundled lapack_lite).
+    let code = "import numpy; d = numpy.show_config(mode='dicts')['Build Dependencies']; b = d['blas']; print(b['name'], b['found'], b['version'], b['detection method'], 'WASM128_GENERIC' in b['openblas configuration'], d['lapack']['found'])";
+    let out = assert_ok(&guest(&["-c", code]));
+    let pinned = common::pins().get("openblas").unwrap().version.clone();
+    assert_eq!(
+        out,
+        format!("openblas True {pinned} pkgconfig True False\n")
+    );
+}
+
+#[test]
 fn unique_by_hashing_runs_its_cpp_exception_paths() {
     // numpy >= 2.3 compiles its hash-based unique with C++ exceptions.
     let code = "import numpy as np; print(np.__version__, np.unique(np.array([3, 1, 3, 2]), sorted=False).size)";

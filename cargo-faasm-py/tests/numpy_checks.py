@@ -2,6 +2,7 @@
 # native numpy wheel of the same version on the host. Prints one JSON object;
 # keys starting with "approx:" are compared with a tolerance (different
 # LAPACK/BLAS underneath), all others must be identical.
+import hashlib
 import json
 import numpy as np
 
@@ -57,6 +58,39 @@ put("approx:linalg.solve", np.linalg.solve(m, [1.0, 2.0, 3.0]))
 f = np.fft.fft(np.arange(8.0))
 put("approx:fft.real", f.real)
 put("approx:fft.imag", f.imag)
+
+# BLAS: OpenBLAS in the guest, the wheel's own natively. Integer-valued
+# inputs make every product and partial sum exact (|x| <= 8, sums < 2**24,
+# so float32 too), so the results must be bit-identical whatever order the
+# kernels sum in; shapes cover GEMM (plain, transposed, the a @ a.T that
+# numpy hands to SYRK, blocks across kernel panels, strided views numpy
+# copies first), GEMV, DOT, VDOT and inner, for every type numpy hands to
+# CBLAS. Random float64 inputs are compared approximately.
+def digest(x):
+    return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
+
+
+blas_rng = np.random.default_rng(7)
+for dtype in ("float64", "float32", "complex128", "complex64"):
+    def mat(*shape):
+        x = blas_rng.integers(-8, 9, size=shape).astype(dtype)
+        if dtype.startswith("complex"):
+            x += 1j * blas_rng.integers(-8, 9, size=shape)
+        return x
+
+    a, b, big, v, w = mat(37, 64), mat(64, 29), mat(256, 256), mat(64), mat(64)
+    put(f"blas {dtype} matmul", digest(a @ b))
+    put(f"blas {dtype} matmul transposed", digest(b.T @ a.T))
+    put(f"blas {dtype} a @ a.T", digest(a @ a.T))
+    put(f"blas {dtype} 256x256", digest(big @ big))
+    put(f"blas {dtype} strided", digest(big[::2, ::3] @ big[::3, ::2]))
+    put(f"blas {dtype} gemv", digest(a @ v))
+    put(f"blas {dtype} dot", digest(np.dot(v, w)))
+    put(f"blas {dtype} vdot", digest(np.vdot(v, w)))
+    put(f"blas {dtype} inner", digest(np.inner(a, a)))
+r1, r2 = blas_rng.random((50, 40)), blas_rng.random((40, 30))
+put("approx:blas float64 random matmul", r1 @ r2)
+put("approx:blas float64 random dot", np.dot(r1[0], r2[:, 0]))
 
 d = np.datetime64("2024-02-28") + np.arange(3)
 put("datetime64", [str(x) for x in d] + [str(np.datetime64("2024-03-01T12:00") - np.datetime64("2024-01-01"))])
