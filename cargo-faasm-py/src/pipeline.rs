@@ -81,7 +81,7 @@ pub enum StageId {
 impl StageId {
     /// The built-in stages, in pipeline order (packages go between
     /// `build-tools` and `link`).
-    pub const BUILTIN: [StageId; 16] = [
+    pub const BUILTIN: [StageId; 17] = [
         StageId::Fetch,
         StageId::Toolchain,
         StageId::CxxRuntime,
