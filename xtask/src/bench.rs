@@ -8,7 +8,7 @@
 //! - start-up as a Rust embedder sees it: one more run of a warm
 //!   `harness::Python` (module loaded, engine up), in-process;
 //! - compute: `bench/compute.py`, run by both, which times each case inside
-//!   the interpreter;
+//!   the interpreter (the wheel's OpenBLAS on one thread, as in the guest);
 //! - `--suites`: per-module times of `cargo faasm-py test numpy --native`.
 
 use std::collections::BTreeMap;
@@ -108,7 +108,8 @@ pub fn bench(options: &Options) -> Result<()> {
         cmd.args(["faasm-py", "-q", "run", "--", script, "3"]);
         collect(&mut w, &output(cmd.current_dir(workspace_root()))?)?;
         let mut cmd = Command::new(&native);
-        cmd.args([script, "3"]);
+        // python.wasm has no threads: the wheel's OpenBLAS gets one too.
+        cmd.args([script, "3"]).env("OPENBLAS_NUM_THREADS", "1");
         collect(&mut n, &output(cmd.current_dir(workspace_root()))?)?;
     }
     let names: Vec<String> = n.keys().cloned().collect();
