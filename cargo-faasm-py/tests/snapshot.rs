@@ -203,3 +203,44 @@ fn run_options_apply_on_the_snapshot() {
         format!("['script.py', 'x'] {guest_cwd}\n")
     );
 }
+
+#[test]
+fn a_run_of_the_snapshot_ends_as_python_does() {
+    // The snapshot skips tearing the interpreter down; what a program can
+    // see of its end is the plain module's: atexit callbacks, buffered
+    // stdout, files left open reaching the disk, the exit status.
+    let script = "import atexit, sys\n\
+                  f = open('text.txt', 'w'); f.write('unflushed text')\n\
+                  g = open('bytes.bin', 'wb'); g.write(b'unflushed bytes')\n\
+                  atexit.register(print, 'atexit ran')\n\
+                  sys.stdout.write('no newline ')\n\
+                  if sys.argv[1] == 'exit': sys.exit(7)\n\
+                  if sys.argv[1] == 'raise': raise ValueError('boom')\n";
+    for (how, status) in [("return", 0), ("exit", 7), ("raise", 1)] {
+        let mut seen = Vec::new();
+        // -q: the CLI's own notes (compiling a module) are not the guest's.
+        for flags in [&["-q"][..], &["-q", "--no-snapshot"][..]] {
+            let cwd = tempfile::tempdir().unwrap();
+            let out = common::faasm_py_run(cwd.path(), flags, &["-c", script, how]);
+            let stderr = common::text(&out.stderr);
+            assert_eq!(out.status.code(), Some(status), "{how} {flags:?}: {stderr}");
+            assert_eq!(common::text(&out.stdout), "no newline atexit ran\n");
+            assert_eq!(
+                stderr.contains("ValueError: boom"),
+                how == "raise",
+                "{stderr}"
+            );
+            let text = std::fs::read_to_string(cwd.path().join("text.txt")).unwrap();
+            let bytes = std::fs::read(cwd.path().join("bytes.bin")).unwrap();
+            assert_eq!(
+                (text.as_str(), &bytes[..]),
+                ("unflushed text", &b"unflushed bytes"[..])
+            );
+            seen.push(stderr);
+        }
+        assert_eq!(
+            seen[0], seen[1],
+            "{how}: stderr differs between snapshot and plain"
+        );
+    }
+}

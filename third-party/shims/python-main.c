@@ -15,7 +15,9 @@
  *   preopen table, the working directory, the interpreter's configuration
  *   from this run's argv and environment (sys.argv, sys.flags, sys.path,
  *   warnings options), os.environ, random state, stdio buffering. Then
- *   Py_RunMain runs -c/-m/the script exactly as `python` does.
+ *   Py_RunMain runs -c/-m/the script exactly as `python` does, and the run
+ *   ends as `python` does up to tearing the interpreter down, which a
+ *   process about to exit can skip (finish, below).
  *
  * What a snapshot cannot change (made once, before any dict existed, or
  * acted on at start-up) is compared with the run's configuration; a run that
@@ -86,11 +88,44 @@ static const char SNAPSHOT_PY[] =
     "    # Whatever the imports printed belongs to this process, not to runs.\n"
     "    sys.stdout.flush()\n"
     "    sys.stderr.flush()\n"
+    "    # What is left lives as long as the snapshot: the collector need not\n"
+    "    # look at it again in any run (nor list it in gc.get_objects()).\n"
     "    gc.collect()\n"
+    "    gc.freeze()\n"
     "def python_path(value):\n"
     "    # As getpath reads PYTHONPATH: every entry absolute, '' the cwd.\n"
     "    import os\n"
     "    return [os.path.abspath(p) for p in value.split(os.pathsep)] if value else []\n"
+    "def before_exit():\n"
+    "    # What Py_FinalizeEx does first: join threads, run atexit callbacks.\n"
+    "    threading = sys.modules.get('threading')\n"
+    "    if threading is not None:\n"
+    "        try:\n"
+    "            threading._shutdown()\n"
+    "        except Exception as e:\n"
+    "            unraisable('Exception ignored on threading shutdown', e)\n"
+    "    import atexit\n"
+    "    atexit._run_exitfuncs()\n"
+    "def close_files():\n"
+    "    # Files the run left open, closed as deallocating them would (stdio\n"
+    "    # stays; the snapshot's own objects are frozen and not listed).\n"
+    "    import gc, io\n"
+    "    std = {id(getattr(sys, n, None)) for n in\n"
+    "           ('stdin', 'stdout', 'stderr', '__stdin__', '__stdout__', '__stderr__')}\n"
+    "    files = [o for o in gc.get_objects() if isinstance(o, io.IOBase) and id(o) not in std]\n"
+    "    # Wrappers before what they wrap: closing a raw file first would drop\n"
+    "    # its buffered writer's data (a buffer over a closed raw file skips it).\n"
+    "    layer = lambda o: 0 if isinstance(o, io.TextIOBase) else 1 if isinstance(o, io.BufferedIOBase) else 2\n"
+    "    for obj in sorted(files, key=layer):\n"
+    "        try:\n"
+    "            if not obj.closed:\n"
+    "                obj.close()\n"
+    "        except Exception as e:\n"
+    "            unraisable(f'Exception ignored in: {obj!r}', e)\n"
+    "def unraisable(message, error):\n"
+    "    import traceback\n"
+    "    print(message, file=sys.stderr)\n"
+    "    traceback.print_exception(error, file=sys.stderr)\n"
     "def resume(environ, pythonpath, unbuffered):\n"
     "    import posix\n"
     "    # os.environ wraps posix.environ, read when os was imported.\n"
@@ -363,6 +398,78 @@ static int resume(int argc, char **argv) {
     }
     Py_DECREF(r);
     return Py_RunMain();
+}
+
+/* sys.stdout and sys.stderr flushed as Py_FinalizeEx flushes them: -1 if
+   either fails (stdout's error is printed). */
+static int flush_std_files(void) {
+    int status = 0;
+    const char *names[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(names[i]);
+        if (f == NULL || f == Py_None) {
+            continue;
+        }
+        PyObject *closed = PyObject_GetAttrString(f, "closed");
+        int is_closed = closed == NULL ? -1 : PyObject_IsTrue(closed);
+        Py_XDECREF(closed);
+        PyObject *r = is_closed == 0 ? PyObject_CallMethod(f, "flush", NULL) : NULL;
+        if (is_closed == 0 && r == NULL) {
+            if (i == 0) {
+                PyErr_FormatUnraisable("Exception ignored on flushing sys.stdout");
+            }
+            status = -1;
+        }
+        Py_XDECREF(r);
+        PyErr_Clear();
+    }
+    return status;
+}
+
+/* The end of a run of the snapshot, instead of Py_FinalizeEx: what a
+   program can observe of finalization (threads, atexit callbacks, stdio
+   flushed, its open files closed), without deallocating every module and
+   object, the snapshot's numpy among them, which is most of a short run's
+   time. The process exits right after, so nothing else is left to free.
+   As with `python`, objects alive at exit may not see __del__. */
+static int finish(void) {
+    static int finished;
+    if (finished) {
+        return 0;
+    }
+    finished = 1;
+    PyObject *r = PyObject_CallNoArgs(helper("before_exit"));
+    if (r == NULL) {
+        PyErr_FormatUnraisable("Exception ignored before exiting");
+    }
+    Py_XDECREF(r);
+    r = PyObject_CallNoArgs(helper("close_files"));
+    if (r == NULL) {
+        PyErr_FormatUnraisable("Exception ignored closing files");
+    }
+    Py_XDECREF(r);
+    /* Last: whatever the steps above reported is in stderr's buffer. */
+    return flush_std_files();
+}
+
+/* The link wraps CPython's two ways out (-Wl,--wrap, link.rs): Py_RunMain
+   calls Py_FinalizeEx after the run, and an uncaught SystemExit calls
+   Py_Exit. Plain runs, and the snapshotting process, finalize as usual. */
+extern int __real_Py_FinalizeEx(void);
+extern _Noreturn void __real_Py_Exit(int status);
+
+int __wrap_Py_FinalizeEx(void) {
+    return snapshot_ready ? finish() : __real_Py_FinalizeEx();
+}
+
+_Noreturn void __wrap_Py_Exit(int status) {
+    if (!snapshot_ready) {
+        __real_Py_Exit(status);
+    }
+    if (finish() < 0) {
+        status = 120;
+    }
+    exit(status);
 }
 
 /* Called by the program's C++ main, which handles uncaught C++ exceptions. */

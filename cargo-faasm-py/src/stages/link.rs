@@ -21,8 +21,15 @@ use crate::symbols;
 
 /// DWARF goes, the name section stays: traps then name the guest function.
 /// The map file says which library each byte came from (the module report's
-/// sizes).
-const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
+/// sizes). CPython's two ways out of a run go through `python-main.c`
+/// (`__wrap_Py_FinalizeEx`, `__wrap_Py_Exit`): a run of the snapshot ends
+/// without tearing the interpreter down.
+const LINK_FLAGS: &[&str] = &[
+    "-Wl,--strip-debug",
+    "-Wl,-Map=python.map",
+    "-Wl,--wrap=Py_FinalizeEx",
+    "-Wl,--wrap=Py_Exit",
+];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program, and the
