@@ -93,6 +93,16 @@ for dtype in ("float64", "float32", "complex128", "complex64"):
 r1, r2 = blas_rng.random((50, 40)), blas_rng.random((40, 30))
 put("approx:blas float64 random matmul", r1 @ r2)
 put("approx:blas float64 random dot", np.dot(r1[0], r2[:, 0]))
+# LAPACK's blocked paths (above its block size of 64), whose GEMM and TRSM
+# lapack_lite hands to OpenBLAS (numpy patch 0009): well-conditioned inputs.
+spd = blas_rng.random((150, 150))
+spd = spd @ spd.T + 150 * np.eye(150)
+sq = blas_rng.random((200, 200)) + 200 * np.eye(200)
+put("approx:lapack solve 200", np.linalg.solve(sq, np.arange(200.0)))
+put("approx:lapack inv 200", np.linalg.inv(sq)[::17, ::13])
+put("approx:lapack cholesky 150", np.linalg.cholesky(spd)[::11, ::7])
+put("approx:lapack det 200", np.linalg.det(sq / 200))
+put("approx:lapack lstsq 200x120", np.linalg.lstsq(sq[:, :120], np.ones(200), rcond=None)[0][::9])
 
 d = np.datetime64("2024-02-28") + np.arange(3)
 put("datetime64", [str(x) for x in d] + [str(np.datetime64("2024-03-01T12:00") - np.datetime64("2024-01-01"))])
