@@ -4,7 +4,8 @@
 //! printing medians and the ratio wasm / native.
 //!
 //! - start-up as a user sees it: the whole `cargo-faasm-py faasm-py run`
-//!   process (snapshot and plain), against `python -c`;
+//!   process (snapshot and plain; the release build, as `cargo install`
+//!   gives it), against `python -c`;
 //! - start-up as a Rust embedder sees it: one more run of a warm
 //!   `harness::Python` (module loaded, engine up), in-process;
 //! - compute: `bench/compute.py`, run by both, which times each case inside
@@ -40,7 +41,18 @@ pub fn bench(options: &Options) -> Result<()> {
     if options.suites {
         return suites(&layout);
     }
-    let faasm_py = layout.target.join("debug/cargo-faasm-py");
+    // As a user has it: `cargo install` builds the release profile.
+    check(cargo().args([
+        "build",
+        "--quiet",
+        "--release",
+        "--locked",
+        "-p",
+        "cargo-faasm-py",
+        "--bin",
+        "cargo-faasm-py",
+    ]))?;
+    let faasm_py = layout.target.join("release/cargo-faasm-py");
     let native = layout.native_env().join("bin/python");
     if !native.is_file() {
         bail!(
