@@ -41,7 +41,8 @@ pub struct Layout {
 impl Layout {
     /// Finds the project and its target directory through `cargo
     /// metadata` (from `manifest_path`, else from the current directory
-    /// up); outside any Cargo project, works from the cache alone.
+    /// up; remembered in `<cache>/projects`, see [`crate::cargo_project`]);
+    /// outside any Cargo project, works from the cache alone.
     pub fn discover(
         manifest_path: Option<&Path>,
         target_dir: Option<&Path>,
@@ -51,21 +52,14 @@ impl Layout {
             Some(dir) => absolute(dir)?,
             None => default_cache_dir()?,
         };
-        let in_project = manifest_path.is_some() || find_manifest()?.is_some();
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let in_project = manifest_path.is_some() || find_manifest(&cwd).is_some();
         let (project, cargo_target, config_table) = if in_project {
-            let mut cmd = cargo_metadata::MetadataCommand::new();
-            cmd.no_deps();
-            if let Some(path) = manifest_path {
-                cmd.manifest_path(path);
-            }
-            let meta = cmd
-                .exec()
-                .context("cannot read the Cargo project with `cargo metadata`")?;
-            let table = config_table(&meta);
+            let found = crate::cargo_project::read(manifest_path, &cwd, &cache.join("projects"))?;
             (
-                Some(meta.workspace_root.into_std_path_buf()),
-                Some(meta.target_directory.into_std_path_buf()),
-                table,
+                Some(found.workspace_root),
+                Some(found.target_directory),
+                found.config_table,
             )
         } else {
             (None, None, None)
@@ -195,15 +189,6 @@ impl Layout {
 }
 
 /// The `faasm-py` table of the workspace, else of the root package.
-fn config_table(meta: &cargo_metadata::Metadata) -> Option<(String, serde_json::Value)> {
-    if let Some(table) = meta.workspace_metadata.get("faasm-py") {
-        return Some((crate::project::TABLE.to_owned(), table.clone()));
-    }
-    let package = meta.root_package()?;
-    let table = package.metadata.get("faasm-py")?;
-    Some(("[package.metadata.faasm-py]".to_owned(), table.clone()))
-}
-
 /// The faasm-py repository: its own sources are used, so editing them takes
 /// effect without recompiling the tool.
 fn is_faasm_py_repository(root: &Path) -> bool {
@@ -212,14 +197,11 @@ fn is_faasm_py_repository(root: &Path) -> bool {
         && root.join("cargo-faasm-py/Cargo.toml").is_file()
 }
 
-/// The nearest `Cargo.toml` from the current directory up, as cargo finds
-/// it.
-fn find_manifest() -> Result<Option<PathBuf>> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(cwd
-        .ancestors()
+/// The nearest `Cargo.toml` from `cwd` up, as cargo finds it.
+fn find_manifest(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
         .map(|dir| dir.join("Cargo.toml"))
-        .find(|manifest| manifest.is_file()))
+        .find(|manifest| manifest.is_file())
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {

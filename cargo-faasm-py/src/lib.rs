@@ -8,6 +8,7 @@
 //! CLI ([`cli`]) asks for.
 
 pub mod assets;
+pub mod cargo_project;
 pub mod cli;
 pub mod commands;
 pub mod digest;
