@@ -17,18 +17,27 @@ pub struct EngineOptions {
     /// stack exhausted". CPython recurses deeply (test_json overflows the
     /// 512 KiB default), so the default is 16 MiB.
     pub max_wasm_stack: usize,
+    /// Whether runs may have a deadline ([`crate::RunConfig::deadline`]).
+    /// Deadlines are wasmtime's epoch interruption: the compiled code
+    /// checks the epoch in every loop and function entry, which costs
+    /// about a fifth of the guest's speed (pure Python, measured in
+    /// `docs/notes.md`). Without it runs are faster, and a run that asks
+    /// for a deadline is an error. Default: true.
+    pub deadlines: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             max_wasm_stack: 16 << 20,
+            deadlines: true,
         }
     }
 }
 
-/// A wasmtime engine for running CPython, with a background thread that
-/// advances its epoch so runs can have deadlines.
+/// A wasmtime engine for running CPython, with (unless
+/// [`EngineOptions::deadlines`] is off) a background thread that advances
+/// its epoch so runs can have deadlines.
 ///
 /// Cloning is cheap and shares the engine and ticker; the ticker stops when
 /// the last clone is dropped.
@@ -36,7 +45,8 @@ impl Default for EngineOptions {
 pub struct Engine {
     inner: wasmtime::Engine,
     options: EngineOptions,
-    _ticker: Arc<EpochTicker>,
+    /// Advances the epoch; only for an engine with deadlines.
+    _ticker: Option<Arc<EpochTicker>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -52,7 +62,7 @@ impl Engine {
     pub fn new(options: EngineOptions) -> Result<Self> {
         let mut config = wasmtime::Config::new();
         config
-            .epoch_interruption(true)
+            .epoch_interruption(options.deadlines)
             .max_wasm_stack(options.max_wasm_stack)
             // With the `async` feature compiled in, wasmtime refuses a
             // max_wasm_stack larger than the async stack, even for sync calls.
@@ -65,11 +75,15 @@ impl Engine {
         let inner = wasmtime::Engine::new(&config)
             .wt()
             .with_context(|| format!("cannot configure wasmtime with {options:?}"))?;
-        let ticker = EpochTicker::start(&inner)?;
+        let ticker = if options.deadlines {
+            Some(Arc::new(EpochTicker::start(&inner)?))
+        } else {
+            None
+        };
         Ok(Self {
             inner,
             options,
-            _ticker: Arc::new(ticker),
+            _ticker: ticker,
         })
     }
 

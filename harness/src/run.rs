@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use wasmtime::{Instance, Linker, Module, Store, Trap};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
@@ -167,8 +167,14 @@ pub(crate) fn prepare(engine: &Engine, cfg: RunConfig) -> Result<Prepared> {
         },
     );
     store.limiter(|h| &mut h.limiter);
-    store.set_epoch_deadline(deadline.map_or(u64::MAX / 2, deadline_ticks));
-    store.epoch_deadline_trap();
+    if engine.options().deadlines {
+        store.set_epoch_deadline(deadline.map_or(u64::MAX / 2, deadline_ticks));
+        store.epoch_deadline_trap();
+    } else if let Some(d) = deadline {
+        bail!(
+            "a run with a deadline ({d:?}) needs an engine with deadlines (EngineOptions::deadlines)"
+        );
+    }
     let stack = native_stack.max(
         engine
             .options()

@@ -303,3 +303,26 @@ fn unknown_import_is_a_setup_error() {
         "{err:#}"
     );
 }
+
+#[test]
+fn an_engine_without_deadlines_runs_and_refuses_a_deadline() {
+    let engine = harness::Engine::new(harness::EngineOptions {
+        deadlines: false,
+        ..harness::EngineOptions::default()
+    })
+    .unwrap();
+    let m = module(&engine, EXIT_3);
+    assert_eq!(
+        run(&engine, &m, config()).unwrap().status,
+        Status::Exited(3)
+    );
+    let timed = RunConfig {
+        deadline: Some(Duration::from_secs(5)),
+        ..config()
+    };
+    let err = run(&engine, &m, timed).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("needs an engine with deadlines"),
+        "{err:#}"
+    );
+}

@@ -84,14 +84,20 @@ pub enum Modules {
 
 /// The built python.wasm, compiled for this machine (or taken from the
 /// compiled-module cache), with its runtime tree: the plain module, its
-/// snapshot, or both.
+/// snapshot, or both. `deadlines`: whether its runs may have one
+/// ([`harness::EngineOptions::deadlines`]; the guest runs faster without,
+/// and is compiled and cached once per choice).
 pub fn load_python(
     layout: &Layout,
     pins: &Pins,
     modules: Modules,
+    deadlines: bool,
     ui: &Ui,
 ) -> Result<harness::Python> {
-    let engine = harness::Engine::new(harness::EngineOptions::default())?;
+    let engine = harness::Engine::new(harness::EngineOptions {
+        deadlines,
+        ..harness::EngineOptions::default()
+    })?;
     let load = |wasm: &std::path::Path| {
         engine
             .load_module_with(wasm, &layout.compiled_modules(), || {

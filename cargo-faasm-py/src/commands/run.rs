@@ -53,8 +53,11 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
     } else {
         Modules::Snapshot
     };
-    let python = load_python(layout, &inputs.pins, modules, ui)?;
-    let started = std::time::SystemTime::now();
+    // Without --timeout the guest is compiled without epoch checks, which
+    // only deadlines need.
+    let deadlines = run.deadline.is_some();
+    let python = load_python(layout, &inputs.pins, modules, deadlines, ui)?;
+    let started = file_clock_now()?;
     let output = python.run(run)?;
     // The guest may create links whose targets climb out of the working
     // directory (it cannot follow them itself); the host's tools would.
@@ -77,6 +80,18 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
             })
         }
     })
+}
+
+/// Now, as the kernel stamps files: its file clock is coarser than
+/// `SystemTime::now()` and lags it by up to a tick, so a link the guest makes
+/// right away could otherwise look older than the run.
+fn file_clock_now() -> Result<std::time::SystemTime> {
+    let marker = tempfile::NamedTempFile::new().context("cannot create a scratch file")?;
+    marker
+        .as_file()
+        .metadata()
+        .and_then(|m| m.modified())
+        .context("cannot read a scratch file's time")
 }
 
 /// Most entries the link scan visits: a huge working directory is not

@@ -90,6 +90,8 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
         } else {
             Modules::Both
         },
+        // Every module runs under its suite's deadline.
+        true,
         ui,
     )?));
     let jobs = jobs(global);
