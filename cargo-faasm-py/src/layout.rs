@@ -188,7 +188,6 @@ impl Layout {
     }
 }
 
-/// The `faasm-py` table of the workspace, else of the root package.
 /// The faasm-py repository: its own sources are used, so editing them takes
 /// effect without recompiling the tool.
 fn is_faasm_py_repository(root: &Path) -> bool {

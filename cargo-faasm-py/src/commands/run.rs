@@ -57,7 +57,13 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
     // only deadlines need.
     let deadlines = run.deadline.is_some();
     let python = load_python(layout, &inputs.pins, modules, deadlines, ui)?;
-    let started = file_clock_now()?;
+    // The run's start as the kernel stamps files (its file clock is coarser
+    // than SystemTime::now() and lags it by up to a tick, so a link the
+    // guest makes at once could otherwise look older than the run): the
+    // scratch directory's own stamp, made before the module was loaded.
+    let started = std::fs::metadata(scratch.path())
+        .and_then(|m| m.modified())
+        .context("cannot read the scratch directory's time")?;
     let output = python.run(run)?;
     // The guest may create links whose targets climb out of the working
     // directory (it cannot follow them itself); the host's tools would.
@@ -80,18 +86,6 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
             })
         }
     })
-}
-
-/// Now, as the kernel stamps files: its file clock is coarser than
-/// `SystemTime::now()` and lags it by up to a tick, so a link the guest makes
-/// right away could otherwise look older than the run.
-fn file_clock_now() -> Result<std::time::SystemTime> {
-    let marker = tempfile::NamedTempFile::new().context("cannot create a scratch file")?;
-    marker
-        .as_file()
-        .metadata()
-        .and_then(|m| m.modified())
-        .context("cannot read a scratch file's time")
 }
 
 /// Most entries the link scan visits: a huge working directory is not
