@@ -106,9 +106,8 @@ static const char SNAPSHOT_PY[] =
     "            unraisable('Exception ignored on threading shutdown', e)\n"
     "    import atexit\n"
     "    atexit._run_exitfuncs()\n"
-    "def close_files():\n"
-    "    # Files the run left open, closed as deallocating them would (stdio\n"
-    "    # stays; the snapshot's own objects are frozen and not listed).\n"
+    "    # Then files the run left open, closed as deallocating them would\n"
+    "    # (stdio stays; the snapshot's own objects are frozen and not listed).\n"
     "    import gc, io\n"
     "    std = {id(getattr(sys, n, None)) for n in\n"
     "           ('stdin', 'stdout', 'stderr', '__stdin__', '__stdout__', '__stderr__')}\n"
@@ -441,11 +440,6 @@ static int finish(void) {
     PyObject *r = PyObject_CallNoArgs(helper("before_exit"));
     if (r == NULL) {
         PyErr_FormatUnraisable("Exception ignored before exiting");
-    }
-    Py_XDECREF(r);
-    r = PyObject_CallNoArgs(helper("close_files"));
-    if (r == NULL) {
-        PyErr_FormatUnraisable("Exception ignored closing files");
     }
     Py_XDECREF(r);
     /* Last: whatever the steps above reported is in stderr's buffer. */
