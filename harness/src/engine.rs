@@ -24,6 +24,12 @@ pub struct EngineOptions {
     /// `docs/notes.md`). Without it runs are faster, and a run that asks
     /// for a deadline is an error. Default: true.
     pub deadlines: bool,
+    /// Whether each run counts the WebAssembly operators it executes
+    /// ([`crate::RunOutput::operations`], wasmtime's fuel). Unlike time, the
+    /// count does not depend on the machine's load, so two builds can be
+    /// compared on a noisy machine; the counter slows the guest down, so
+    /// time nothing on such an engine. Default: false.
+    pub count_operations: bool,
 }
 
 impl Default for EngineOptions {
@@ -31,6 +37,7 @@ impl Default for EngineOptions {
         Self {
             max_wasm_stack: 16 << 20,
             deadlines: true,
+            count_operations: false,
         }
     }
 }
@@ -63,6 +70,7 @@ impl Engine {
         let mut config = wasmtime::Config::new();
         config
             .epoch_interruption(options.deadlines)
+            .consume_fuel(options.count_operations)
             .max_wasm_stack(options.max_wasm_stack)
             // With the `async` feature compiled in, wasmtime refuses a
             // max_wasm_stack larger than the async stack, even for sync calls.

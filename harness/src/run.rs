@@ -167,6 +167,12 @@ pub(crate) fn prepare(engine: &Engine, cfg: RunConfig) -> Result<Prepared> {
         },
     );
     store.limiter(|h| &mut h.limiter);
+    if engine.options().count_operations {
+        store
+            .set_fuel(OPERATIONS_BUDGET)
+            .wt()
+            .context("cannot give the run its operation counter")?;
+    }
     if engine.options().deadlines {
         store.set_epoch_deadline(deadline.map_or(u64::MAX / 2, deadline_ticks));
         store.epoch_deadline_trap();
@@ -241,7 +247,7 @@ impl Prepared {
             memory_limit_bytes,
             stack,
         } = self;
-        let (status, elapsed, refused, after) = on_guest_thread(stack, move || {
+        let (status, elapsed, refused, operations, after) = on_guest_thread(stack, move || {
             let start = Instant::now();
             let result = match linker.instantiate(&mut store, module) {
                 Ok(instance) => {
@@ -257,18 +263,22 @@ impl Prepared {
                 Err(e) => return Err(e).wt().context("cannot instantiate the module"),
             };
             let elapsed = start.elapsed();
+            // Err when the engine does not count: then there is no count.
+            let operations = store.get_fuel().ok().map(|left| OPERATIONS_BUDGET - left);
             let refused = store.data().limiter.refused();
             Ok(match result {
                 Ok(instance) => (
                     Status::Exited(0),
                     elapsed,
                     refused,
+                    operations,
                     Some(then(&mut store, instance)?),
                 ),
                 Err(e) => (
                     status::classify(&e, elapsed, deadline.is_some()),
                     elapsed,
                     refused,
+                    operations,
                     None,
                 ),
             })
@@ -278,6 +288,7 @@ impl Prepared {
             stdout: stdout.bytes(),
             stderr: stderr.bytes(),
             elapsed,
+            operations,
         };
         Ok((output, after))
     }
@@ -292,6 +303,10 @@ pub fn run(engine: &Engine, module: &Module, cfg: RunConfig) -> Result<RunOutput
     let (output, _) = prepare(engine, cfg)?.execute(module, "_start", |_, _| Ok(()))?;
     Ok(output)
 }
+
+/// The fuel a counting run starts with: wasmtime keeps fuel as an i64, and
+/// no run comes near this many operators.
+const OPERATIONS_BUDGET: u64 = i64::MAX as u64;
 
 /// Ticks from now until `deadline` has surely passed: the next tick may
 /// come at any moment, hence one extra.

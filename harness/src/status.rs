@@ -84,6 +84,9 @@ pub struct RunOutput {
     pub stderr: Vec<u8>,
     /// Wall time from instantiation to the end of the run.
     pub elapsed: Duration,
+    /// WebAssembly operators executed, instantiation included, when the
+    /// engine counts them ([`crate::EngineOptions::count_operations`]).
+    pub operations: Option<u64>,
 }
 
 fn human_bytes(n: usize) -> String {

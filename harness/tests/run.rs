@@ -326,3 +326,42 @@ fn an_engine_without_deadlines_runs_and_refuses_a_deadline() {
         "{err:#}"
     );
 }
+
+#[test]
+fn a_counting_engine_counts_the_operators_a_run_executes() {
+    let engine = harness::Engine::new(harness::EngineOptions {
+        count_operations: true,
+        ..harness::EngineOptions::default()
+    })
+    .unwrap();
+    // A loop of `rounds` rounds: the count must grow with the work and be
+    // the same on every run.
+    let looping = |rounds: u32| {
+        format!(
+            r#"
+(module
+  (func (export "_start") (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const {rounds}))))))
+"#
+        )
+    };
+    let ops = |rounds| {
+        let m = module(&engine, &looping(rounds));
+        let out = run(&engine, &m, config()).unwrap();
+        assert_eq!(out.status, Status::Exited(0));
+        out.operations
+            .expect("a counting engine reports operations")
+    };
+    let (small, big) = (ops(1_000), ops(2_000));
+    assert_eq!(small, ops(1_000), "the count is deterministic");
+    // Each round is a handful of operators; doubling the rounds adds that
+    // many per extra round.
+    let per_round = (big - small) / 1_000;
+    assert!((4..=10).contains(&per_round), "{small} then {big}");
+    // An engine that does not count reports nothing.
+    let plain = common::engine();
+    let m = module(&plain, &looping(10));
+    assert_eq!(run(&plain, &m, config()).unwrap().operations, None);
+}

@@ -1,6 +1,12 @@
 """Compute cases of `cargo xtask bench`, run the same way by python.wasm and
-by the native python: prints one JSON object, case name -> median seconds
-of `repeat` timed calls (after one untimed warm-up call)."""
+by the native python.
+
+- `compute.py [REPEAT]`: prints one JSON object, case name -> median seconds
+  of REPEAT timed calls (after one untimed warm-up call);
+- `compute.py --list`: prints the case names as a JSON list;
+- `compute.py --case NAME CALLS`: one warm-up call of NAME, then CALLS more,
+  printing nothing (`bench --ops` counts the operators of the difference).
+"""
 
 import json
 import re
@@ -66,6 +72,14 @@ CASES = {
 
 
 def main():
+    if sys.argv[1:2] == ["--list"]:
+        print(json.dumps(list(CASES)))
+        return
+    if sys.argv[1:2] == ["--case"]:
+        case = CASES[sys.argv[2]]
+        for _ in range(1 + int(sys.argv[3])):
+            case()
+        return
     repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     out = {}
     for name, case in CASES.items():

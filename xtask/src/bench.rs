@@ -10,10 +10,14 @@
 //!   `harness::Python` (module loaded, engine up), in-process;
 //! - compute: `bench/compute.py`, run by both, which times each case inside
 //!   the interpreter (the wheel's OpenBLAS on one thread, as in the guest);
-//! - `--suites`: per-module times of `cargo faasm-py test numpy --native`.
+//! - `--suites`: per-module times of `cargo faasm-py test numpy --native`;
+//! - `--ops`: the WebAssembly operators python.wasm executes for start-up
+//!   and for one call of each compute case, counted by wasmtime (no native
+//!   side and no time: a count the machine's load cannot move, to compare
+//!   two builds of python.wasm on a noisy machine).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,6 +37,8 @@ pub struct Options {
     pub runs: usize,
     /// Per-module ratios of numpy's suite instead of the cases.
     pub suites: bool,
+    /// Operator counts instead of times.
+    pub operations: bool,
 }
 
 pub fn bench(options: &Options) -> Result<()> {
@@ -40,6 +46,9 @@ pub fn bench(options: &Options) -> Result<()> {
     let layout = Layout::discover(Some(&workspace_root().join("Cargo.toml")), None, None)?;
     if options.suites {
         return suites(&layout);
+    }
+    if options.operations {
+        return operations(&layout);
     }
     // As a user has it: `cargo install` builds the release profile.
     check(cargo().args([
@@ -97,7 +106,11 @@ pub fn bench(options: &Options) -> Result<()> {
     for (name, code) in STARTUP {
         for (what, modules) in [("snapshot", Modules::Snapshot), ("plain", Modules::Plain)] {
             // As `run` without --timeout: no deadlines, no epoch checks.
-            let python = load_python(&layout, &pins, modules, false, &ui)?;
+            let options = harness::EngineOptions {
+                deadlines: false,
+                ..harness::EngineOptions::default()
+            };
+            let python = load_python(&layout, &pins, modules, options, &ui)?;
             let mut w = Vec::new();
             let mut n = Vec::new();
             for _ in 0..runs {
@@ -133,6 +146,69 @@ pub fn bench(options: &Options) -> Result<()> {
         row(&name, wt, nt);
     }
     Ok(())
+}
+
+/// `--ops`: operators executed by start-up (snapshot and plain) and by one
+/// call of each compute case (a run with one more call than another).
+fn operations(layout: &Layout) -> Result<()> {
+    let ui = Ui {
+        verbosity: Verbosity::Quiet,
+        show_fresh: false,
+    };
+    let pins = inputs(layout, &cargo_faasm_py::cli::Global::default())?.pins;
+    let options = harness::EngineOptions {
+        deadlines: false,
+        count_operations: true,
+        ..harness::EngineOptions::default()
+    };
+    let snapshot = load_python(layout, &pins, Modules::Snapshot, options.clone(), &ui)?;
+    let plain = load_python(layout, &pins, Modules::Plain, options, &ui)?;
+    println!("WebAssembly operators executed by python.wasm (wasmtime's fuel count)\n");
+    println!("{:<44} {:>16}", "case", "operators");
+    let dir = tempfile::tempdir()?;
+    let scratch = dir.path();
+    for (name, code) in STARTUP {
+        for (what, python) in [("snapshot", &snapshot), ("plain", &plain)] {
+            let ops = counted(python, scratch, &["-c", code])?.0;
+            println!("{:<44} {ops:>16}", format!("{name} ({what})"));
+        }
+    }
+    fs_err::copy(
+        workspace_root().join("xtask/bench/compute.py"),
+        scratch.join("compute.py"),
+    )?;
+    let guest_script = format!("{}/compute.py", harness::GUEST_TMP);
+    let (_, listed) = counted(&snapshot, scratch, &[&guest_script, "--list"])?;
+    let names: Vec<String> = serde_json::from_str(listed.trim())
+        .with_context(|| format!("compute.py --list printed {listed:?}"))?;
+    for name in names {
+        let run =
+            |calls: &str| counted(&snapshot, scratch, &[&guest_script, "--case", &name, calls]);
+        let (warm, _) = run("0")?;
+        let (one_more, _) = run("1")?;
+        let ops = one_more.checked_sub(warm).with_context(|| {
+            format!("case `{name}`: a run with one more call counted fewer operators")
+        })?;
+        println!("{name:<44} {ops:>16}");
+    }
+    Ok(())
+}
+
+/// One run of `python <args>` on a counting `python`, with `scratch` as
+/// its `/tmp`: its operator count and stdout.
+fn counted(python: &harness::Python, scratch: &Path, args: &[&str]) -> Result<(u64, String)> {
+    let out = python.run(harness::PythonRun::new(args.iter().copied(), scratch))?;
+    if !out.status.success() {
+        bail!(
+            "python.wasm {args:?} {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ops = out
+        .operations
+        .context("the engine counts operations, but the run reported none")?;
+    Ok((ops, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
 /// One run of `code` through a warm `python`, timed from the call to its

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <bench [--runs N] [--suites] | ci>";
+const USAGE: &str = "usage: cargo xtask <bench [--runs N] [--suites | --ops] | ci>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,6 +50,7 @@ fn parse_bench(args: &[String]) -> Result<bench::Options> {
     let mut options = bench::Options {
         runs: 10,
         suites: false,
+        operations: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -62,8 +63,12 @@ fn parse_bench(args: &[String]) -> Result<bench::Options> {
                 };
             }
             "--suites" => options.suites = true,
+            "--ops" => options.operations = true,
             _ => bail!("{USAGE}"),
         }
+    }
+    if options.suites && options.operations {
+        bail!("--suites and --ops are two different benchmarks: give one\n{USAGE}");
     }
     Ok(options)
 }

@@ -84,20 +84,17 @@ pub enum Modules {
 
 /// The built python.wasm, compiled for this machine (or taken from the
 /// compiled-module cache), with its runtime tree: the plain module, its
-/// snapshot, or both. `deadlines`: whether its runs may have one
-/// ([`harness::EngineOptions::deadlines`]; the guest runs faster without,
-/// and is compiled and cached once per choice).
+/// snapshot, or both, on an engine with `options` (the guest is compiled
+/// and cached once per choice: deadlines and operation counting change the
+/// compiled code).
 pub fn load_python(
     layout: &Layout,
     pins: &Pins,
     modules: Modules,
-    deadlines: bool,
+    options: harness::EngineOptions,
     ui: &Ui,
 ) -> Result<harness::Python> {
-    let engine = harness::Engine::new(harness::EngineOptions {
-        deadlines,
-        ..harness::EngineOptions::default()
-    })?;
+    let engine = harness::Engine::new(options)?;
     let load = |wasm: &std::path::Path| {
         engine
             .load_module_with(wasm, &layout.compiled_modules(), || {

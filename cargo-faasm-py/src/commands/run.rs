@@ -55,8 +55,11 @@ pub fn run(layout: &Layout, global: &Global, args: RunArgs, ui: &Ui) -> Result<E
     };
     // Without --timeout the guest is compiled without epoch checks, which
     // only deadlines need.
-    let deadlines = run.deadline.is_some();
-    let python = load_python(layout, &inputs.pins, modules, deadlines, ui)?;
+    let options = harness::EngineOptions {
+        deadlines: run.deadline.is_some(),
+        ..harness::EngineOptions::default()
+    };
+    let python = load_python(layout, &inputs.pins, modules, options, ui)?;
     // The run's start as the kernel stamps files (its file clock is coarser
     // than SystemTime::now() and lags it by up to a tick, so a link the
     // guest makes at once could otherwise look older than the run): the

@@ -91,7 +91,7 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
             Modules::Both
         },
         // Every module runs under its suite's deadline.
-        true,
+        harness::EngineOptions::default(),
         ui,
     )?));
     let jobs = jobs(global);
