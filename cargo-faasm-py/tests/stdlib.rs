@@ -1,6 +1,6 @@
 //! The guest's standard library: the one-liner over ctypes, bz2,
-//! lzma, sqlite3 and numpy, and the build's module report against what the
-//! guest really has.
+//! lzma, sqlite3 and numpy, CPython's allocator, and the build's module
+//! report against what the guest really has.
 
 mod common;
 
@@ -19,6 +19,18 @@ fn data_modules_and_ctypes_import_together() {
         ],
     );
     assert_eq!(assert_ok(&out), "4 6.0\n");
+}
+
+#[test]
+fn small_objects_come_from_pymalloc_in_the_snapshot_and_the_plain_module() {
+    // configure leaves pymalloc out on WASI unless asked (cpython.rs asks):
+    // without it every small object is a trip through wasi-libc's malloc.
+    let dir = tempfile::tempdir().unwrap();
+    let code = "import _testinternalcapi; print(_testinternalcapi.pymem_getallocatorsname())";
+    for flags in [&[][..], &["--no-snapshot"][..]] {
+        let out = faasm_py_run(dir.path(), flags, &["-c", code]);
+        assert_eq!(assert_ok(&out), "pymalloc\n", "{flags:?}");
+    }
 }
 
 #[test]
