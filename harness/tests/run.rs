@@ -5,8 +5,8 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::{EXIT_3, engine, hello_to, module};
-use harness::{Input, Output, Preopen, RunConfig, Status, run};
+use common::{EXIT_3, engine, engine_with, hello_to, module};
+use harness::{EngineOptions, Input, Output, Preopen, RunConfig, Status, run};
 
 fn config() -> RunConfig {
     RunConfig {
@@ -306,11 +306,10 @@ fn unknown_import_is_a_setup_error() {
 
 #[test]
 fn an_engine_without_deadlines_runs_and_refuses_a_deadline() {
-    let engine = harness::Engine::new(harness::EngineOptions {
+    let engine = engine_with(EngineOptions {
         deadlines: false,
-        ..harness::EngineOptions::default()
-    })
-    .unwrap();
+        ..EngineOptions::default()
+    });
     let m = module(&engine, EXIT_3);
     assert_eq!(
         run(&engine, &m, config()).unwrap().status,
@@ -329,11 +328,10 @@ fn an_engine_without_deadlines_runs_and_refuses_a_deadline() {
 
 #[test]
 fn a_counting_engine_counts_the_operators_a_run_executes() {
-    let engine = harness::Engine::new(harness::EngineOptions {
+    let engine = engine_with(EngineOptions {
         count_operations: true,
-        ..harness::EngineOptions::default()
-    })
-    .unwrap();
+        ..EngineOptions::default()
+    });
     // A loop of `rounds` rounds: the count must grow with the work and be
     // the same on every run.
     let looping = |rounds: u32| {

@@ -97,24 +97,20 @@ pub fn bench(options: &Options) -> Result<()> {
 
     // Start-up, as an embedder sees it: the same runs through a warm
     // harness::Python (snapshot and plain), against whole native processes.
-    let ui = Ui {
-        verbosity: Verbosity::Quiet,
-        show_fresh: false,
-    };
-    let global = cargo_faasm_py::cli::Global::default();
-    let pins = inputs(&layout, &global)?.pins;
+    // As `run` without --timeout: no deadlines, no epoch checks.
+    let warm = snapshot_and_plain(
+        &layout,
+        harness::EngineOptions {
+            deadlines: false,
+            ..harness::EngineOptions::default()
+        },
+    )?;
     for (name, code) in STARTUP {
-        for (what, modules) in [("snapshot", Modules::Snapshot), ("plain", Modules::Plain)] {
-            // As `run` without --timeout: no deadlines, no epoch checks.
-            let options = harness::EngineOptions {
-                deadlines: false,
-                ..harness::EngineOptions::default()
-            };
-            let python = load_python(&layout, &pins, modules, options, &ui)?;
+        for (what, python) in &warm {
             let mut w = Vec::new();
             let mut n = Vec::new();
             for _ in 0..runs {
-                w.push(embedded(&python, code)?);
+                w.push(embedded(python, code)?);
                 n.push(time(Command::new(&native).args(["-c", code]))?);
             }
             row(
@@ -151,24 +147,21 @@ pub fn bench(options: &Options) -> Result<()> {
 /// `--ops`: operators executed by start-up (snapshot and plain) and by one
 /// call of each compute case (a run with one more call than another).
 fn operations(layout: &Layout) -> Result<()> {
-    let ui = Ui {
-        verbosity: Verbosity::Quiet,
-        show_fresh: false,
-    };
-    let pins = inputs(layout, &cargo_faasm_py::cli::Global::default())?.pins;
-    let options = harness::EngineOptions {
-        deadlines: false,
-        count_operations: true,
-        ..harness::EngineOptions::default()
-    };
-    let snapshot = load_python(layout, &pins, Modules::Snapshot, options.clone(), &ui)?;
-    let plain = load_python(layout, &pins, Modules::Plain, options, &ui)?;
+    let pythons = snapshot_and_plain(
+        layout,
+        harness::EngineOptions {
+            deadlines: false,
+            count_operations: true,
+            ..harness::EngineOptions::default()
+        },
+    )?;
+    let [(_, snapshot), _] = &pythons;
     println!("WebAssembly operators executed by python.wasm (wasmtime's fuel count)\n");
     println!("{:<44} {:>16}", "case", "operators");
     let dir = tempfile::tempdir()?;
     let scratch = dir.path();
     for (name, code) in STARTUP {
-        for (what, python) in [("snapshot", &snapshot), ("plain", &plain)] {
+        for (what, python) in &pythons {
             let ops = counted(python, scratch, &["-c", code])?.0;
             println!("{:<44} {ops:>16}", format!("{name} ({what})"));
         }
@@ -178,12 +171,12 @@ fn operations(layout: &Layout) -> Result<()> {
         scratch.join("compute.py"),
     )?;
     let guest_script = format!("{}/compute.py", harness::GUEST_TMP);
-    let (_, listed) = counted(&snapshot, scratch, &[&guest_script, "--list"])?;
+    let (_, listed) = counted(snapshot, scratch, &[&guest_script, "--list"])?;
     let names: Vec<String> = serde_json::from_str(listed.trim())
         .with_context(|| format!("compute.py --list printed {listed:?}"))?;
     for name in names {
         let run =
-            |calls: &str| counted(&snapshot, scratch, &[&guest_script, "--case", &name, calls]);
+            |calls: &str| counted(snapshot, scratch, &[&guest_script, "--case", &name, calls]);
         let (warm, _) = run("0")?;
         let (one_more, _) = run("1")?;
         let ops = one_more.checked_sub(warm).with_context(|| {
@@ -194,10 +187,26 @@ fn operations(layout: &Layout) -> Result<()> {
     Ok(())
 }
 
-/// One run of `python <args>` on a counting `python`, with `scratch` as
-/// its `/tmp`: its operator count and stdout.
-fn counted(python: &harness::Python, scratch: &Path, args: &[&str]) -> Result<(u64, String)> {
-    let out = python.run(harness::PythonRun::new(args.iter().copied(), scratch))?;
+/// python.wasm's snapshot and its plain module, each loaded once on an
+/// engine with `options`, named as the bench prints them.
+fn snapshot_and_plain(
+    layout: &Layout,
+    options: harness::EngineOptions,
+) -> Result<[(&'static str, harness::Python); 2]> {
+    let ui = Ui {
+        verbosity: Verbosity::Quiet,
+        show_fresh: false,
+    };
+    let pins = inputs(layout, &cargo_faasm_py::cli::Global::default())?.pins;
+    let load = |modules| load_python(layout, &pins, modules, options.clone(), &ui);
+    Ok([
+        ("snapshot", load(Modules::Snapshot)?),
+        ("plain", load(Modules::Plain)?),
+    ])
+}
+
+/// `out` if the guest exited with 0, else an error with its stderr.
+fn succeeded(out: harness::RunOutput, args: &[&str]) -> Result<harness::RunOutput> {
     if !out.status.success() {
         bail!(
             "python.wasm {args:?} {}: {}",
@@ -205,6 +214,16 @@ fn counted(python: &harness::Python, scratch: &Path, args: &[&str]) -> Result<(u
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    Ok(out)
+}
+
+/// One run of `python <args>` on a counting `python`, with `scratch` as
+/// its `/tmp`: its operator count and stdout.
+fn counted(python: &harness::Python, scratch: &Path, args: &[&str]) -> Result<(u64, String)> {
+    let out = succeeded(
+        python.run(harness::PythonRun::new(args.iter().copied(), scratch))?,
+        args,
+    )?;
     let ops = out
         .operations
         .context("the engine counts operations, but the run reported none")?;
@@ -219,13 +238,7 @@ fn embedded(python: &harness::Python, code: &str) -> Result<Duration> {
     let start = Instant::now();
     let out = python.run(run)?;
     let elapsed = start.elapsed();
-    if !out.status.success() {
-        bail!(
-            "python.wasm -c {code:?} {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    succeeded(out, &["-c", code])?;
     Ok(elapsed)
 }
 

@@ -209,8 +209,8 @@ impl Stage for Cpython {
             .arg(format!("--prefix={prefix}"))
             // CPython's own small-object allocator, as on every other
             // platform (configure turns it off for WASI by default): it
-            // runs allocation-heavy Python in 5-7% fewer wasm instructions
-            // than wasi-libc's dlmalloc (docs/notes.md, "Allocator").
+            // runs allocation-heavy Python in about 5% fewer wasm operators
+            // than wasi-libc's dlmalloc (docs/notes.md, "Performance").
             .arg("--with-pymalloc")
             .env("CONFIG_SITE", &config_site)
             .env("OPT", OPT)

@@ -6,7 +6,11 @@
 use harness::{Engine, EngineOptions, Module};
 
 pub fn engine() -> Engine {
-    Engine::new(EngineOptions::default()).expect("engine")
+    engine_with(EngineOptions::default())
+}
+
+pub fn engine_with(options: EngineOptions) -> Engine {
+    Engine::new(options).expect("engine")
 }
 
 pub fn module(engine: &Engine, wat: &str) -> Module {
