@@ -87,7 +87,19 @@ pub enum Command {
         #[arg(long)]
         stale: bool,
     },
+    /// Serves one python.wasm run for `test`, which starts this binary so
+    /// it can kill the run at its deadline (harness::isolated).
+    #[command(name = CHILD_COMMAND, hide = true)]
+    Child {
+        /// The run's request.
+        request: PathBuf,
+        /// Where the answer goes.
+        reply: PathBuf,
+    },
 }
+
+/// The hidden subcommand that serves one run in a child process.
+pub const CHILD_COMMAND: &str = "__serve-run";
 
 /// `lock`'s arguments.
 #[derive(Debug, Args)]

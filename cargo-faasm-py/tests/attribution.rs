@@ -1,7 +1,9 @@
 //! Guest failures are charged to the test case that caused them, and the
 //! other trials still run: an endless loop (deadline), a C stack overflow
 //! (trap) and endless allocation (memory cap), each in its own module next
-//! to a passing case. Runs the real python.wasm (`cargo faasm-py build`).
+//! to a passing case; in this process (epoch deadlines) and in child
+//! processes killed at the deadline (as `cargo faasm-py test` runs). Runs
+//! the real python.wasm (`cargo faasm-py build`).
 
 mod common;
 
@@ -9,7 +11,16 @@ use harness::runner::{Interpreter, module_regressions, run_module};
 use harness::suite::{Baseline, CaseOutcome, ModuleResult, SuiteDef};
 
 #[test]
-fn failures_are_charged_to_their_case_and_the_other_trials_run() {
+fn failures_are_charged_to_their_case_and_the_other_trials_run_in_process() {
+    failures_are_charged_to_their_case(Interpreter::Wasm(common::python()));
+}
+
+#[test]
+fn failures_are_charged_to_their_case_and_the_other_trials_run_in_child_processes() {
+    failures_are_charged_to_their_case(Interpreter::WasmProcess(common::isolated_python()));
+}
+
+fn failures_are_charged_to_their_case(interp: Interpreter) {
     let suite_dir = tempfile::tempdir().unwrap();
     let files = [
         (
@@ -32,11 +43,9 @@ fn failures_are_charged_to_their_case_and_the_other_trials_run() {
     let mut suite = SuiteDef::pytest_dir("attribution", suite_dir.path(), &["test_*.py"]);
     suite.timeout_secs = 15;
     suite.memory_mib = 256;
-    let python = common::python();
     let logs = tempfile::tempdir().unwrap();
     let plan = common::ad_hoc_plan(suite, logs.path());
     // The modules run side by side, as trials do; each fails alone.
-    let interp = Interpreter::Wasm(python);
     let results: Vec<ModuleResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = plan
             .modules

@@ -9,6 +9,8 @@
 //!   CPython version.
 //! - [`Python`]: python.wasm with its runtime tree, run with the
 //!   environment and mounts it expects ([`PythonRun`]).
+//! - [`isolated`]: the same runs in child processes, killed at their
+//!   deadline, so the guest needs no epoch checks.
 //! - [`runner`] and [`suite`]: test suites, one trial per test module, and
 //!   the baseline, gate and reports that judge them.
 //!
@@ -44,6 +46,7 @@ mod error;
 mod fsutil;
 pub mod guest;
 pub mod guest_files;
+pub mod isolated;
 mod limiter;
 mod memo;
 mod python;

@@ -47,7 +47,7 @@ pub struct Python {
 }
 
 /// One python.wasm invocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PythonRun {
     /// Python's arguments, without `argv[0]` (e.g. `["-c", "pass"]`).
     pub args: Vec<String>,

@@ -28,7 +28,7 @@ const HOST_STACK_HEADROOM: usize = 8 << 20;
 pub const DEFAULT_NATIVE_STACK: usize = 80 << 20;
 
 /// A host directory made visible to the guest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Preopen {
     /// Directory on the host.
     pub host: PathBuf,

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use libtest_mimic::{Failed, Trial};
 
 use crate::guest::GuestLayout;
+use crate::isolated::{IsolatedPython, wait_until};
 use crate::python::{Python, PythonRun};
 use crate::run::Preopen;
 use crate::status::Status;
@@ -34,8 +35,13 @@ const REPORT_LIMIT: u64 = 512 << 20;
 
 /// What runs the tests.
 pub enum Interpreter {
-    /// python.wasm under wasmtime.
+    /// python.wasm under wasmtime in this process; deadlines are wasmtime's
+    /// epoch checks, so `python`'s engine needs them.
     Wasm(Python),
+    /// python.wasm under wasmtime, each module in a child process killed at
+    /// its deadline, compiled without epoch checks (what `cargo faasm-py
+    /// test` runs: the checks cost numpy's suite a quarter of its time).
+    WasmProcess(IsolatedPython),
     /// The host python with the native wheels: the reference.
     Native {
         /// The interpreter to run.
@@ -105,9 +111,15 @@ impl Plan {
     fn root(&self, interp: &Interpreter) -> String {
         let native = |p: &Path| p.display().to_string();
         match (self.suite.root, interp) {
-            (Root::SitePackages, Interpreter::Wasm(_)) => self.guest.guest_site_packages(),
-            (Root::Stdlib, Interpreter::Wasm(_)) => self.guest.guest_stdlib(),
-            (Root::Suite | Root::Source, Interpreter::Wasm(_)) => GUEST_SUITE.to_owned(),
+            (Root::SitePackages, Interpreter::Wasm(_) | Interpreter::WasmProcess(_)) => {
+                self.guest.guest_site_packages()
+            }
+            (Root::Stdlib, Interpreter::Wasm(_) | Interpreter::WasmProcess(_)) => {
+                self.guest.guest_stdlib()
+            }
+            (Root::Suite | Root::Source, Interpreter::Wasm(_) | Interpreter::WasmProcess(_)) => {
+                GUEST_SUITE.to_owned()
+            }
             (Root::SitePackages, Interpreter::Native { site_packages, .. }) => {
                 native(site_packages)
             }
@@ -173,39 +185,40 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     let args = plan.python_args(interp, module);
     let deadline = Duration::from_secs(plan.suite.timeout_secs);
     let started = Instant::now();
-    let status = match interp {
-        Interpreter::Wasm(python) => {
-            let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
-            if matches!(plan.suite.root, Root::Suite | Root::Source) {
-                preopens.push(Preopen::read_only(plan.suite.tests_dir(), GUEST_SUITE));
-            }
-            let outcome = python.run(PythonRun {
-                args,
-                scratch: scratch.path().to_owned(),
-                cwd: None,
-                extra_preopens: preopens,
-                extra_env: plan
-                    .suite
-                    .env
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .chain([
-                        ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
-                        (
-                            "FAASM_PY_REPORT".into(),
-                            format!("{}/{REPORT_FILE}", plan.guest.tmp()),
-                        ),
-                        ("PYTHONUNBUFFERED".into(), "1".into()),
-                    ])
-                    .collect(),
-                stdin: Input::Null,
-                stdout: Output::File(log.clone()),
-                stderr: Output::File(log.clone()),
-                deadline: Some(deadline),
-                memory_limit_bytes: Some(plan.suite.memory_mib << 20),
-            })?;
-            outcome.status
+    let guest_run = || {
+        let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
+        if matches!(plan.suite.root, Root::Suite | Root::Source) {
+            preopens.push(Preopen::read_only(plan.suite.tests_dir(), GUEST_SUITE));
         }
+        PythonRun {
+            args: args.clone(),
+            scratch: scratch.path().to_owned(),
+            cwd: None,
+            extra_preopens: preopens,
+            extra_env: plan
+                .suite
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain([
+                    ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
+                    (
+                        "FAASM_PY_REPORT".into(),
+                        format!("{}/{REPORT_FILE}", plan.guest.tmp()),
+                    ),
+                    ("PYTHONUNBUFFERED".into(), "1".into()),
+                ])
+                .collect(),
+            stdin: Input::Null,
+            stdout: Output::File(log.clone()),
+            stderr: Output::File(log.clone()),
+            deadline: Some(deadline),
+            memory_limit_bytes: Some(plan.suite.memory_mib << 20),
+        }
+    };
+    let status = match interp {
+        Interpreter::Wasm(python) => python.run(guest_run())?.status,
+        Interpreter::WasmProcess(python) => python.run(guest_run())?.status,
         Interpreter::Native { python, .. } => {
             native_run(python, &args, plan, scratch.path(), &report, &log, deadline)?
         }
@@ -300,26 +313,18 @@ fn native_run(
         .stderr(out)
         .spawn()
         .with_context(|| format!("cannot run {}", python.display()))?;
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(match status.code() {
-                Some(code) => Status::Exited(code),
-                None => Status::Trapped {
-                    reason: format!("native process ended by {status}"),
-                },
-            });
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(Status::TimedOut {
-                after: deadline,
-                backtrace: String::new(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    Ok(match wait_until(&mut child, Some(deadline))? {
+        Some(status) => match status.code() {
+            Some(code) => Status::Exited(code),
+            None => Status::Trapped {
+                reason: format!("native process ended by {status}"),
+            },
+        },
+        None => Status::TimedOut {
+            after: deadline,
+            backtrace: String::new(),
+        },
+    })
 }
 
 /// One trial per module. Each trial records its module's result in

@@ -13,7 +13,7 @@ const TRAP_FRAMES: usize = 6;
 
 /// How a guest run ended. Guest failures are values of this type, never
 /// host errors or panics.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// `proc_exit(code)`, or `_start` returned (code 0).
     Exited(i32),

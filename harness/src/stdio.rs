@@ -13,7 +13,7 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 pub const CAPTURE_LIMIT: usize = 64 << 20;
 
 /// The guest's standard input.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Input {
     /// Closed: reads see end of file.
     #[default]
@@ -25,7 +25,7 @@ pub enum Input {
 }
 
 /// Where a guest's stdout or stderr goes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Output {
     /// Kept in memory (up to [`CAPTURE_LIMIT`]) and returned in the outcome.
     #[default]

@@ -47,6 +47,11 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
         },
         show_fresh: true,
     };
+    // A child of `test` needs no project: everything is in its request.
+    if let Command::Child { request, reply } = &args.command {
+        harness::isolated::serve(request, reply)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let layout = Layout::discover(
         args.global.manifest_path.as_deref(),
         args.global.target_dir.as_deref(),
@@ -61,6 +66,7 @@ pub fn dispatch(args: FaasmPy) -> Result<ExitCode> {
         Command::Test(test_args) => test::test(&layout, global, test_args, &ui),
         Command::Clean { stale: true, .. } => clean::stale(&layout, global, &ui),
         Command::Clean { downloads, .. } => clean::clean(&layout, downloads, &ui),
+        Command::Child { .. } => unreachable!("served above"),
     }
 }
 
@@ -119,6 +125,40 @@ pub fn load_python(
         Modules::Both => python.with_snapshot(load(&layout.python_snapshot_wasm())?),
         Modules::Plain | Modules::Snapshot => python,
     })
+}
+
+/// python.wasm run in child processes of this binary (its hidden
+/// [`crate::cli::CHILD_COMMAND`]), each killed at its deadline, so the guest
+/// is compiled without epoch checks: the snapshot for every run it can
+/// serve unless `no_snapshot`. The modules are compiled into the cache here,
+/// once, before any child loads them.
+pub fn isolated_python(
+    layout: &Layout,
+    pins: &Pins,
+    no_snapshot: bool,
+    ui: &Ui,
+) -> Result<harness::isolated::IsolatedPython> {
+    let program = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find this program to start its children: {e}"))?;
+    let files = harness::isolated::PythonFiles {
+        wasm: layout.python_wasm(),
+        snapshot: (!no_snapshot).then(|| layout.python_snapshot_wasm()),
+        runtime: layout.runtime(),
+        python_version: pins.guest_layout()?.short_version(),
+        cache_dir: layout.compiled_modules(),
+    };
+    let isolated = harness::isolated::IsolatedPython::new(
+        program,
+        ["faasm-py", crate::cli::CHILD_COMMAND],
+        files,
+    )?;
+    let modules = if no_snapshot {
+        Modules::Plain
+    } else {
+        Modules::Both
+    };
+    load_python(layout, pins, modules, isolated.engine_options(), ui)?;
+    Ok(isolated)
 }
 
 /// What a command builds: the pins for the selected CPython, the

@@ -11,7 +11,7 @@ use harness::GuestLayout;
 use harness::runner::{Interpreter, Plan, run_suite};
 use harness::suite::{Baseline, SuiteDef, gate, report};
 
-use super::{Modules, build_quietly, jobs, load_python};
+use super::{build_quietly, isolated_python, jobs};
 use crate::cli::{Global, TestArgs};
 use crate::layout::Layout;
 use crate::plan::BuildPlan;
@@ -82,16 +82,11 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
     }
     let pytests = layout.pytests();
     let guest = pins.guest_layout()?;
-    let wasm = Arc::new(Interpreter::Wasm(load_python(
+    // Every module runs under its suite's deadline, in a child process.
+    let wasm = Arc::new(Interpreter::WasmProcess(isolated_python(
         layout,
         pins,
-        if args.no_snapshot {
-            Modules::Plain
-        } else {
-            Modules::Both
-        },
-        // Every module runs under its suite's deadline.
-        harness::EngineOptions::default(),
+        args.no_snapshot,
         ui,
     )?));
     let jobs = jobs(global);
