@@ -29,7 +29,7 @@ use crate::fsutil::write_atomically;
 use crate::guest::GuestLayout;
 use crate::python::{Python, PythonRun};
 use crate::status::{RunOutput, Status};
-use crate::stdio::{CAPTURE_LIMIT, Output};
+use crate::stdio::{CAPTURE_LIMIT, Input, Output};
 
 /// The files a child loads: python.wasm, its snapshot, the runtime tree,
 /// and the compiled-module cache (which the parent should have filled, so
@@ -166,29 +166,20 @@ impl IsolatedPython {
             .context("cannot create a directory for a child's request")?;
         let dir = exchange.path();
         let deadline = r.deadline.take();
-        let mut capture = [None, None];
-        for (slot, (output, name)) in capture
-            .iter_mut()
-            .zip([(&mut r.stdout, STDOUT_FILE), (&mut r.stderr, STDERR_FILE)])
-        {
-            if *output == Output::Capture {
-                *slot = Some(dir.join(name));
-            }
-        }
+        // The child captures in memory as an in-process run would, and
+        // writes what it captured to these files.
+        let capture = [(&r.stdout, STDOUT_FILE), (&r.stderr, STDERR_FILE)]
+            .map(|(output, name)| (*output == Output::Capture).then(|| dir.join(name)));
         let stdin = match r.stdin {
-            crate::Input::Inherit => Stdio::inherit(),
-            _ => Stdio::null(),
+            Input::Inherit => Stdio::inherit(),
+            Input::Null | Input::Bytes(_) => Stdio::null(),
         };
-        let inherits = |o: &Output| {
-            if *o == Output::Inherit {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            }
+        // The child's own stderr is always the parent's (a panic shows
+        // there); its stdout only when the guest's is.
+        let stdout = match r.stdout {
+            Output::Inherit => Stdio::inherit(),
+            Output::Capture | Output::File(_) => Stdio::null(),
         };
-        // The child's own stderr is the parent's whatever the guest's is:
-        // a panic shows there.
-        let stdout = inherits(&r.stdout);
         let request = Request {
             files: self.files.clone(),
             max_wasm_stack: self.max_wasm_stack,
