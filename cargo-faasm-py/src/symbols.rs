@@ -67,6 +67,12 @@ pub fn archive_members(bytes: &[u8]) -> Result<Vec<Member<'_>>> {
     Ok(members)
 }
 
+/// Whether an archive member is LLVM bitcode (from `-flto`), raw or in
+/// its wrapper.
+pub fn is_bitcode(data: &[u8]) -> bool {
+    data.starts_with(b"BC\xC0\xDE") || data.starts_with(&[0xDE, 0xC0, 0x17, 0x0B])
+}
+
 /// Strong, global, defined symbols of one wasm object file.
 pub fn defined_globals(object: &[u8]) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -127,6 +133,14 @@ pub fn archive_globals(path: &Path) -> Result<BTreeMap<String, String>> {
                 &external[..]
             }
         };
+        if is_bitcode(data) {
+            // Its symbols are not in a wasm symbol table: the check would
+            // silently miss them.
+            bail!(
+                "{member} in {} is LLVM bitcode, which the duplicate-symbol check cannot read: link it into a wasm object first (wasm-ld -r)",
+                path.display()
+            );
+        }
         if data.starts_with(b"\0asm") {
             let digest = hex::encode(Sha256::digest(data));
             for name in defined_globals(data)
@@ -231,5 +245,17 @@ mod tests {
     #[test]
     fn rejects_what_is_not_an_archive() {
         assert!(archive_members(b"\0asm").is_err());
+    }
+
+    #[test]
+    fn bitcode_members_are_refused_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("libx.a");
+        let bitcode = b"BC\xC0\xDE\x35\x14\x00\x00";
+        std::fs::write(&path, archive(&[("ok.txt", b"text"), ("lto.o", bitcode)])).unwrap();
+        let err = format!("{:#}", archive_globals(&path).unwrap_err());
+        assert!(err.contains("lto.o") && err.contains("bitcode"), "{err}");
+        assert!(is_bitcode(&[0xDE, 0xC0, 0x17, 0x0B, 0, 0]));
+        assert!(!is_bitcode(b"\0asm\x01\0\0\0"));
     }
 }

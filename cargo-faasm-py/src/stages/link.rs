@@ -24,12 +24,11 @@ use crate::symbols;
 /// sizes). CPython's two ways out of a run go through `python-main.c`
 /// (`__wrap_Py_FinalizeEx`, `__wrap_Py_Exit`): a run of the snapshot ends
 /// without tearing the interpreter down.
-const LINK_FLAGS: &[&str] = &[
-    "-Wl,--strip-debug",
-    "-Wl,-Map=python.map",
-    "-Wl,--wrap=Py_FinalizeEx",
-    "-Wl,--wrap=Py_Exit",
-];
+const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
+/// The functions whose calls go to python-main.c's `__wrap_` versions
+/// (`-Wl,--wrap=`). The linker only redirects calls between object files, so
+/// the cpython stage keeps the object defining them apart from its callers.
+pub const WRAPPED: &[&str] = &["Py_FinalizeEx", "Py_Exit"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program, and the
@@ -137,6 +136,7 @@ impl Stage for Link {
         Cmd::new(tc.tool("clang++"))
             .args(&cpython.ldflags)
             .args(LINK_FLAGS)
+            .args(WRAPPED.iter().map(|f| format!("-Wl,--wrap={f}")))
             .args(["-o", "python.wasm.tmp"])
             .args(&objects)
             .args(manifests.iter().flat_map(|m| m.archives()))
