@@ -12,8 +12,13 @@ use harness::{Preopen, PythonRun, Status};
 
 /// The built snapshot, loaded alone (every run goes to it).
 fn snapshot_only() -> harness::Python {
+    snapshot_only_with(harness::EngineOptions::default())
+}
+
+/// [`snapshot_only`] on an engine with `options`.
+fn snapshot_only_with(options: harness::EngineOptions) -> harness::Python {
     let layout = common::built();
-    let engine = harness::Engine::new(harness::EngineOptions::default()).expect("engine");
+    let engine = harness::Engine::new(options).expect("engine");
     harness::Python::new(
         engine,
         &layout.python_snapshot_wasm(),
@@ -252,21 +257,11 @@ fn a_run_of_the_snapshot_does_not_tear_the_interpreter_down() {
     // which would deallocate the whole snapshot (numpy included) in every
     // run. Counted, not timed: about 3.6 M operators with the wrappers,
     // 16.7 M when finalization runs (2026-12-06).
-    let layout = common::built();
-    let engine = harness::Engine::new(harness::EngineOptions {
+    let python = snapshot_only_with(harness::EngineOptions {
         deadlines: false,
         count_operations: true,
         ..harness::EngineOptions::default()
-    })
-    .expect("engine");
-    let python = harness::Python::new(
-        engine,
-        &layout.python_snapshot_wasm(),
-        &layout.runtime(),
-        common::guest(),
-        &layout.compiled_modules(),
-    )
-    .expect("cannot load python-snapshot.wasm");
+    });
     for (code, status) in [("pass", 0), ("import sys; sys.exit(3)", 3)] {
         let scratch = tempfile::tempdir().unwrap();
         let out = python

@@ -79,7 +79,6 @@ pub struct IsolatedPython {
     program: PathBuf,
     args: Vec<OsString>,
     files: PythonFiles,
-    guest: GuestLayout,
     max_wasm_stack: usize,
 }
 
@@ -118,36 +117,22 @@ impl IsolatedPython {
         files: PythonFiles,
     ) -> Result<Self> {
         let files = files.resolved()?;
-        let guest = files.guest()?;
+        // A bad version fails here, not in every child.
+        files.guest()?;
         Ok(Self {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
             files,
-            guest,
             max_wasm_stack: EngineOptions::default().max_wasm_stack,
         })
     }
 
-    /// The engine options a child uses, for the parent to fill the cache
-    /// with: no epoch checks, since the deadline is the parent's.
-    pub fn engine_options(&self) -> EngineOptions {
-        EngineOptions {
-            max_wasm_stack: self.max_wasm_stack,
-            deadlines: false,
-            count_operations: false,
-        }
-    }
-
     /// Loads the modules in this process as each child will, which fills
     /// the compiled-module cache (compiling python.wasm takes a while; two
-    /// children should not both do it).
-    pub fn load_here(&self) -> Result<Python> {
-        load(&self.files, self.engine_options())
-    }
-
-    /// Where things are inside the guest.
-    pub fn guest(&self) -> &GuestLayout {
-        &self.guest
+    /// children should not both do it). `on_compile` is called with a
+    /// module's path just before it is compiled.
+    pub fn load_here(&self, on_compile: impl Fn(&Path)) -> Result<Python> {
+        load(&self.files, self.max_wasm_stack, on_compile)
     }
 
     /// The files each child loads.
@@ -282,19 +267,27 @@ pub fn serve(request: &Path, reply: &Path) -> Result<()> {
     write_atomically(reply, &serde_json::to_vec(&answer)?)
 }
 
-/// python.wasm and its snapshot, as `files` names them, on an engine with
-/// `options`.
-fn load(files: &PythonFiles, options: EngineOptions) -> Result<Python> {
-    let engine = Engine::new(options)?;
-    let python = Python::new(
+/// python.wasm and its snapshot, as `files` names them, on a child's
+/// engine: no epoch checks, since the deadline is the parent's.
+fn load(files: &PythonFiles, max_wasm_stack: usize, on_compile: impl Fn(&Path)) -> Result<Python> {
+    let engine = Engine::new(EngineOptions {
+        max_wasm_stack,
+        deadlines: false,
+        count_operations: false,
+    })?;
+    let module = |wasm: &Path| {
+        engine
+            .load_module_with(wasm, &files.cache_dir, || on_compile(wasm))
+            .map(|loaded| loaded.module)
+    };
+    let python = Python::with_module(
         engine.clone(),
-        &files.wasm,
+        module(&files.wasm)?,
         &files.runtime,
         files.guest()?,
-        &files.cache_dir,
     )?;
     Ok(match &files.snapshot {
-        Some(snapshot) => python.with_snapshot(engine.load_module(snapshot, &files.cache_dir)?),
+        Some(snapshot) => python.with_snapshot(module(snapshot)?),
         None => python,
     })
 }
@@ -303,19 +296,11 @@ fn run_request(request: Request) -> Result<Reply> {
     let Request {
         files,
         max_wasm_stack,
-        mut run,
+        run,
         capture,
     } = request;
-    let python = load(
-        &files,
-        EngineOptions {
-            max_wasm_stack,
-            deadlines: false,
-            count_operations: false,
-        },
-    )?;
-    run.deadline = None;
-    let out = python.run(run)?;
+    // The parent kept the deadline; the request has none.
+    let out = load(&files, max_wasm_stack, |_| {})?.run(run)?;
     for (path, bytes) in capture.iter().zip([&out.stdout, &out.stderr]) {
         if let Some(path) = path {
             fs_err::write(path, bytes)?;

@@ -111,15 +111,6 @@ impl Plan {
     fn root(&self, interp: &Interpreter) -> String {
         let native = |p: &Path| p.display().to_string();
         match (self.suite.root, interp) {
-            (Root::SitePackages, Interpreter::Wasm(_) | Interpreter::WasmProcess(_)) => {
-                self.guest.guest_site_packages()
-            }
-            (Root::Stdlib, Interpreter::Wasm(_) | Interpreter::WasmProcess(_)) => {
-                self.guest.guest_stdlib()
-            }
-            (Root::Suite | Root::Source, Interpreter::Wasm(_) | Interpreter::WasmProcess(_)) => {
-                GUEST_SUITE.to_owned()
-            }
             (Root::SitePackages, Interpreter::Native { site_packages, .. }) => {
                 native(site_packages)
             }
@@ -127,6 +118,10 @@ impl Plan {
             (Root::Suite | Root::Source, Interpreter::Native { .. }) => {
                 native(self.suite.tests_dir())
             }
+            // Both python.wasm interpreters see the guest's layout.
+            (Root::SitePackages, _) => self.guest.guest_site_packages(),
+            (Root::Stdlib, _) => self.guest.guest_stdlib(),
+            (Root::Suite | Root::Source, _) => GUEST_SUITE.to_owned(),
         }
     }
 

@@ -104,10 +104,7 @@ pub fn load_python(
     let load = |wasm: &std::path::Path| {
         engine
             .load_module_with(wasm, &layout.compiled_modules(), || {
-                ui.info(&format!(
-                    "compiling {} for this machine (once per build)…",
-                    wasm.file_name().unwrap_or_default().to_string_lossy()
-                ))
+                compiling_note(ui, wasm)
             })
             .map(|loaded| loaded.module)
     };
@@ -127,6 +124,22 @@ pub fn load_python(
     })
 }
 
+/// What a child process loads: the built python.wasm, its snapshot
+/// (unless `no_snapshot`), the runtime tree and the compiled-module cache.
+pub fn python_files(
+    layout: &Layout,
+    pins: &Pins,
+    no_snapshot: bool,
+) -> Result<harness::isolated::PythonFiles> {
+    Ok(harness::isolated::PythonFiles {
+        wasm: layout.python_wasm(),
+        snapshot: (!no_snapshot).then(|| layout.python_snapshot_wasm()),
+        runtime: layout.runtime(),
+        python_version: pins.guest_layout()?.short_version(),
+        cache_dir: layout.compiled_modules(),
+    })
+}
+
 /// python.wasm run in child processes of this binary (its hidden
 /// [`crate::cli::CHILD_COMMAND`]), each killed at its deadline, so the guest
 /// is compiled without epoch checks: the snapshot for every run it can
@@ -140,25 +153,21 @@ pub fn isolated_python(
 ) -> Result<harness::isolated::IsolatedPython> {
     let program = std::env::current_exe()
         .map_err(|e| anyhow::anyhow!("cannot find this program to start its children: {e}"))?;
-    let files = harness::isolated::PythonFiles {
-        wasm: layout.python_wasm(),
-        snapshot: (!no_snapshot).then(|| layout.python_snapshot_wasm()),
-        runtime: layout.runtime(),
-        python_version: pins.guest_layout()?.short_version(),
-        cache_dir: layout.compiled_modules(),
-    };
     let isolated = harness::isolated::IsolatedPython::new(
         program,
         ["faasm-py", crate::cli::CHILD_COMMAND],
-        files,
+        python_files(layout, pins, no_snapshot)?,
     )?;
-    let modules = if no_snapshot {
-        Modules::Plain
-    } else {
-        Modules::Both
-    };
-    load_python(layout, pins, modules, isolated.engine_options(), ui)?;
+    isolated.load_here(|wasm| compiling_note(ui, wasm))?;
     Ok(isolated)
+}
+
+/// Why the first run after a rebuild takes a while.
+fn compiling_note(ui: &Ui, wasm: &std::path::Path) {
+    ui.info(&format!(
+        "compiling {} for this machine (once per build)…",
+        wasm.file_name().unwrap_or_default().to_string_lossy()
+    ))
 }
 
 /// What a command builds: the pins for the selected CPython, the

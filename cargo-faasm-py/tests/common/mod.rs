@@ -130,19 +130,14 @@ pub fn assert_ok(out: &Output) -> String {
 /// The built python.wasm and its snapshot, run in child processes of the
 /// CLI as `cargo faasm-py test` runs them.
 pub fn isolated_python() -> harness::isolated::IsolatedPython {
-    let layout = built();
+    let files = cargo_faasm_py::commands::python_files(&built(), &pins(), false)
+        .expect("cannot describe python.wasm");
     let isolated = harness::isolated::IsolatedPython::new(
         env!("CARGO_BIN_EXE_cargo-faasm-py"),
         ["faasm-py", cargo_faasm_py::cli::CHILD_COMMAND],
-        harness::isolated::PythonFiles {
-            wasm: layout.python_wasm(),
-            snapshot: Some(layout.python_snapshot_wasm()),
-            runtime: layout.runtime(),
-            python_version: guest().short_version(),
-            cache_dir: layout.compiled_modules(),
-        },
+        files,
     )
     .expect("cannot describe python.wasm");
-    isolated.load_here().expect("cannot load python.wasm");
+    isolated.load_here(|_| {}).expect("cannot load python.wasm");
     isolated
 }
