@@ -255,8 +255,10 @@ impl Stage for Cpython {
         log.step("manifest");
         let manifest = describe(cx, out, &build, &install, log)?;
         log.step("link-time optimisation");
-        for archive in manifest.archives() {
-            fold_bitcode(&tc, &archive, log)?;
+        // Only this stage's archives: the link line also names other
+        // stages' C libraries (zlib, sqlite …), which are not ours to rewrite.
+        for archive in manifest.archives().iter().filter(|a| a.starts_with(out)) {
+            fold_bitcode(&tc, archive, log)?;
         }
         save_json(&out.join(MANIFEST), &manifest)
     }
