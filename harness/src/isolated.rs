@@ -69,6 +69,30 @@ impl PythonFiles {
     pub fn guest(&self) -> Result<GuestLayout> {
         GuestLayout::for_version(&self.python_version)
     }
+
+    /// python.wasm and its snapshot on an engine with `options`, each taken
+    /// from the compiled-module cache or compiled into it (the guest is
+    /// compiled once per choice of options: deadlines and operation counting
+    /// change the code). `on_compile` is called with a module's path just
+    /// before it is compiled.
+    pub fn load(&self, options: EngineOptions, on_compile: impl Fn(&Path)) -> Result<Python> {
+        let engine = Engine::new(options)?;
+        let module = |wasm: &Path| {
+            engine
+                .load_module_with(wasm, &self.cache_dir, || on_compile(wasm))
+                .map(|loaded| loaded.module)
+        };
+        let python = Python::with_module(
+            engine.clone(),
+            module(&self.wasm)?,
+            &self.runtime,
+            self.guest()?,
+        )?;
+        Ok(match &self.snapshot {
+            Some(snapshot) => python.with_snapshot(module(snapshot)?),
+            None => python,
+        })
+    }
 }
 
 /// python.wasm run in child processes: [`IsolatedPython::run`] takes the
@@ -270,26 +294,12 @@ pub fn serve(request: &Path, reply: &Path) -> Result<()> {
 /// python.wasm and its snapshot, as `files` names them, on a child's
 /// engine: no epoch checks, since the deadline is the parent's.
 fn load(files: &PythonFiles, max_wasm_stack: usize, on_compile: impl Fn(&Path)) -> Result<Python> {
-    let engine = Engine::new(EngineOptions {
+    let options = EngineOptions {
         max_wasm_stack,
         deadlines: false,
         count_operations: false,
-    })?;
-    let module = |wasm: &Path| {
-        engine
-            .load_module_with(wasm, &files.cache_dir, || on_compile(wasm))
-            .map(|loaded| loaded.module)
     };
-    let python = Python::with_module(
-        engine.clone(),
-        module(&files.wasm)?,
-        &files.runtime,
-        files.guest()?,
-    )?;
-    Ok(match &files.snapshot {
-        Some(snapshot) => python.with_snapshot(module(snapshot)?),
-        None => python,
-    })
+    files.load(options, on_compile)
 }
 
 fn run_request(request: Request) -> Result<Reply> {

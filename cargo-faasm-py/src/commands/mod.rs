@@ -100,28 +100,16 @@ pub fn load_python(
     options: harness::EngineOptions,
     ui: &Ui,
 ) -> Result<harness::Python> {
-    let engine = harness::Engine::new(options)?;
-    let load = |wasm: &std::path::Path| {
-        engine
-            .load_module_with(wasm, &layout.compiled_modules(), || {
-                compiling_note(ui, wasm)
-            })
-            .map(|loaded| loaded.module)
+    let files = python_files(layout, pins, modules != Modules::Both)?;
+    let files = match modules {
+        // The snapshot alone, as the module every run goes to.
+        Modules::Snapshot => harness::isolated::PythonFiles {
+            wasm: layout.python_snapshot_wasm(),
+            ..files
+        },
+        Modules::Plain | Modules::Both => files,
     };
-    let first = match modules {
-        Modules::Snapshot => layout.python_snapshot_wasm(),
-        Modules::Plain | Modules::Both => layout.python_wasm(),
-    };
-    let python = harness::Python::with_module(
-        engine.clone(),
-        load(&first)?,
-        &layout.runtime(),
-        pins.guest_layout()?,
-    )?;
-    Ok(match modules {
-        Modules::Both => python.with_snapshot(load(&layout.python_snapshot_wasm())?),
-        Modules::Plain | Modules::Snapshot => python,
-    })
+    files.load(options, |wasm| compiling_note(ui, wasm))
 }
 
 /// What a child process loads: the built python.wasm, its snapshot
