@@ -159,7 +159,7 @@ pub struct TestArgs {
 /// `build STAGE`'s long help: every stage, from the pipeline's own list.
 fn stage_help() -> String {
     format!(
-        "The stage to build, with the stages it needs [default: all].\n\nStages, in order: {}; each package of third-party/sources.toml is a stage of its own (named after it, between build-tools and link).",
+        "The stage to build, with the stages it needs [default: all].\n\nStages, in order: {}; each package of third-party/sources.toml is a stage of its own (named after it, between cpython and link).",
         crate::pipeline::StageId::builtin_names()
     )
 }

@@ -17,6 +17,7 @@ pub mod inittab;
 pub mod layout;
 pub mod lock;
 pub mod module_report;
+pub mod namespace;
 pub mod pins;
 pub mod pipeline;
 pub mod plan;

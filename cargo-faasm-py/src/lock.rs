@@ -15,7 +15,7 @@ use crate::project::{PackageSpec, ProjectConfig, normalize};
 
 /// The lock file's name, beside the project's `Cargo.toml`.
 pub const FILE: &str = "faasm-py.lock";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const HEADER: &str = "# Made by `cargo faasm-py lock` from the faasm-py configuration.\n# Do not edit: change the configuration and lock again.\n\n";
 
 /// The whole lock.
@@ -104,6 +104,10 @@ pub struct LockedFile {
     pub file: String,
     /// Its sha256.
     pub sha256: String,
+    /// For a build tool: the build tools it needs in turn (normalized
+    /// names), so that each package's build gets exactly its own tools.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
 }
 
 /// `name spec` of each configured package, as the lock records them.
@@ -120,8 +124,14 @@ fn root_of(p: &PackageSpec, test: bool) -> String {
         (Some(version), None) => version.trim().to_owned(),
         (None, None) => "*".to_owned(),
     };
+    let source = if p.from_source { " from source" } else { "" };
+    let build = if p.build_requires.is_empty() {
+        String::new()
+    } else {
+        format!(" building with {}", p.build_requires.join(", "))
+    };
     format!(
-        "{}{} {what}",
+        "{}{} {what}{source}{build}",
         normalize(&p.name),
         if test { " (test)" } else { "" }
     )

@@ -62,8 +62,6 @@ pub enum StageId {
     Openblas,
     /// CPython for wasm32-wasi.
     Cpython,
-    /// The host venv with the packages' build tools.
-    BuildTools,
     /// One package, built for the guest.
     Package(String),
     /// A C library of the configuration, built for wasm32.
@@ -80,8 +78,8 @@ pub enum StageId {
 
 impl StageId {
     /// The built-in stages, in pipeline order (packages go between
-    /// `build-tools` and `link`).
-    pub const BUILTIN: [StageId; 17] = [
+    /// `cpython` and `link`).
+    pub const BUILTIN: [StageId; 16] = [
         StageId::Fetch,
         StageId::Toolchain,
         StageId::CxxRuntime,
@@ -94,7 +92,6 @@ impl StageId {
         StageId::Libffi,
         StageId::Openblas,
         StageId::Cpython,
-        StageId::BuildTools,
         StageId::Link,
         StageId::Runtime,
         StageId::Snapshot,
@@ -116,7 +113,6 @@ impl StageId {
             StageId::Libffi => "libffi",
             StageId::Openblas => "openblas",
             StageId::Cpython => "cpython",
-            StageId::BuildTools => "build-tools",
             StageId::Package(name) | StageId::Library(name) => name,
             StageId::Link => "link",
             StageId::Runtime => "runtime",

@@ -72,6 +72,10 @@ pub struct Package {
     /// built-in ones (OpenBLAS), then the configuration's (of the plan's
     /// `libraries`).
     pub c_libraries: Vec<StageId>,
+    /// The host wheels (artifact names) of its own build tools and what
+    /// they need, sorted: its build gets these and no others, so that other
+    /// packages' tools never change its output.
+    pub build_tools: Vec<String>,
 }
 
 impl Package {
@@ -103,8 +107,6 @@ pub struct BuildPlan {
     pub packages: Vec<Package>,
     /// Pure-Python wheels (artifact names) unpacked into site-packages.
     pub wheels: Vec<String>,
-    /// Host wheels (artifact names) of the build-tools venv.
-    pub build_tools: Vec<String>,
     /// Wheels (artifact names) of the native reference environment.
     pub native_wheels: Vec<String>,
     /// Every guest package's normalized name.
@@ -165,9 +167,10 @@ impl BuildPlan {
             StageId::library(&lib.name)?;
             plan.libraries.push(lib.clone());
         }
+        let mut tools: BTreeMap<&str, &LockedFile> = BTreeMap::new();
         for tool in &resolution.build_tool {
-            plan.build_tools
-                .push(add(pins, format!("tool:{}", tool.name), artifact_of(tool))?);
+            add(pins, tool_artifact(&tool.name), artifact_of(tool))?;
+            tools.insert(&tool.name, tool);
         }
         let specs: BTreeMap<String, &PackageSpec> = config
             .all_packages()
@@ -181,6 +184,7 @@ impl BuildPlan {
                     version: locked.version.clone(),
                     file: locked.file.clone().context("the lock names no file")?,
                     sha256: locked.sha256.clone().context("the lock names no sha256")?,
+                    requires: vec![],
                 })
             };
             if let Some(native) = &locked.native {
@@ -252,6 +256,8 @@ impl BuildPlan {
                 shims: recipe.shims,
                 patches,
                 c_libraries,
+                build_tools: tool_closure(&locked.build_requires, &tools)
+                    .with_context(|| format!("the lock's build tools of `{}`", locked.name))?,
             });
         }
         for package in &plan.packages {
@@ -259,6 +265,27 @@ impl BuildPlan {
         }
         Ok(plan)
     }
+}
+
+/// The artifact of the build tool `name`.
+fn tool_artifact(name: &str) -> String {
+    format!("tool:{name}")
+}
+
+/// The artifacts of `wanted` and every tool they need, each once, sorted.
+fn tool_closure(wanted: &[String], tools: &BTreeMap<&str, &LockedFile>) -> Result<Vec<String>> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        let tool = tools.get(name).with_context(|| {
+            format!("`{name}` is not among the locked build tools: run `cargo faasm-py lock`")
+        })?;
+        stack.extend(tool.requires.iter().map(String::as_str));
+    }
+    Ok(seen.into_iter().map(tool_artifact).collect())
 }
 
 fn recipe(sources: &Path, name: &str) -> Result<Recipe> {

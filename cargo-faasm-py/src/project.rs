@@ -66,6 +66,17 @@ pub struct PackageSpec {
     /// A directory of `*.patch` files applied to its source, relative to
     /// the project.
     pub patches: Option<PathBuf>,
+    /// Build requirements (PEP 508) besides its `[build-system] requires`:
+    /// those its backend only asks for while it builds (PEP 517's
+    /// `get_requires_for_build_wheel`, e.g. Cython for aio-libs' packages),
+    /// which the lock cannot read from its files.
+    #[serde(default)]
+    pub build_requires: Vec<String>,
+    /// Build it from its sdist even where the index has a pure-Python
+    /// wheel: for packages whose compiled part is optional (aio-libs',
+    /// charset-normalizer), whose pure wheel would leave it out.
+    #[serde(default)]
+    pub from_source: bool,
 }
 
 /// A C library built for wasm32 from a pinned source.

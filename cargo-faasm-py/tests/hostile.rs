@@ -381,7 +381,7 @@ impl Scratch {
         std::fs::write(root.join("third-party/default-config.toml"), "").unwrap();
         std::fs::write(
             root.join("third-party/faasm-py.lock"),
-            "format = 1\nroots = []\n[python.\"3.13\"]\n",
+            "format = 2\nroots = []\n[python.\"3.13\"]\n",
         )
         .unwrap();
         Self { dir }

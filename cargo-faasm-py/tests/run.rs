@@ -135,3 +135,35 @@ fn cpython_regression_tests_pass() {
     assert!(stdout.contains("Result: SUCCESS"), "{stdout}");
     assert!(stdout.contains("All 7 tests OK"), "{stdout}");
 }
+
+#[test]
+fn functions_registered_under_other_signatures_answer_as_natively() {
+    // numpy's scalar __copy__ (METH_NOARGS with one parameter upstream) and
+    // ndarray.dtype's setter (no closure parameter upstream) trapped before
+    // CPython tolerated such calls; sloppy-ext declares one of each kind.
+    let code = r#"
+import copy, warnings, numpy as np, sloppy_ext
+c = sloppy_ext.Counter(); c.value = 5
+print(sloppy_ext.noargs(), sloppy_ext.varargs(1, 2), sloppy_ext.fast_kw_sum(3, 4), c.bump(), c.method_sum(1))
+warnings.simplefilter("ignore")  # setting dtype is deprecated in numpy 2.5
+a = np.zeros(2); a.dtype = np.int64
+print(copy.copy(np.float64(1.5)), a.dtype)
+"#;
+    assert_eq!(assert_ok(&python(code)), "noargs 2 7 6 7\n1.5 int64\n");
+}
+
+#[test]
+fn a_mismatched_call_cpython_does_not_route_traps_saying_so() {
+    // A tp_repr declared with a parameter too many: type slots other than
+    // tp_call are called directly, so this one still traps, and the
+    // message says what it means and names the caller.
+    let out = python("import sloppy_ext._sloppy as s; print(repr(s.UntoleratedRepr()))");
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "indirect call type mismatch: a C function was called through a pointer of another type"
+        ) && stderr.contains("PyObject_Repr"),
+        "{stderr}"
+    );
+}

@@ -84,7 +84,7 @@ impl Plan {
         log_dir: PathBuf,
     ) -> Result<Self> {
         let selection = suite.selection(ci);
-        let root = match suite.root {
+        let root = match suite.root() {
             Root::SitePackages => runtime.join(guest.site_packages_dir()),
             Root::Stdlib => runtime.join(guest.stdlib_dir()),
             Root::Suite | Root::Source => suite.tests_dir().to_owned(),
@@ -110,7 +110,7 @@ impl Plan {
 
     fn root(&self, interp: &Interpreter) -> String {
         let native = |p: &Path| p.display().to_string();
-        match (self.suite.root, interp) {
+        match (self.suite.root(), interp) {
             (Root::SitePackages, Interpreter::Native { site_packages, .. }) => {
                 native(site_packages)
             }
@@ -182,7 +182,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     let started = Instant::now();
     let guest_run = || {
         let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
-        if matches!(plan.suite.root, Root::Suite | Root::Source) {
+        if matches!(plan.suite.root(), Root::Suite | Root::Source) {
             preopens.push(Preopen::read_only(plan.suite.tests_dir(), GUEST_SUITE));
         }
         PythonRun {

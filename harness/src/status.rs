@@ -98,6 +98,12 @@ fn human_bytes(n: usize) -> String {
     }
 }
 
+/// What an indirect call type mismatch means in python.wasm. CPython tests
+/// the type before it calls an extension's methods, getters and setters
+/// (patch cpython/0004), so one that still traps came through another
+/// pointer.
+const BAD_SIGNATURE: &str = "indirect call type mismatch: a C function was called through a pointer of another type, which native code tolerates but WebAssembly does not (python.wasm tolerates it only where CPython calls an extension's methods, getters and setters; this call was elsewhere, the innermost frame made it)";
+
 /// Turns the error that ended a guest's `_start` into a [`Status`].
 /// `deadline_set` says whether an epoch interrupt means a timeout.
 pub(crate) fn classify(err: &wasmtime::Error, elapsed: Duration, deadline_set: bool) -> Status {
@@ -122,6 +128,9 @@ pub(crate) fn classify(err: &wasmtime::Error, elapsed: Duration, deadline_set: b
         Some(Trap::Interrupt) if deadline_set => Status::TimedOut {
             after: elapsed,
             backtrace: frame_chain(frames, TIMEOUT_FRAMES),
+        },
+        Some(Trap::BadSignature) => Status::Trapped {
+            reason: with_frames(BAD_SIGNATURE, frames),
         },
         Some(trap) => {
             let text = trap.to_string();

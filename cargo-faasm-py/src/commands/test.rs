@@ -174,8 +174,8 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
 /// A suite's guest packages must be in the build (the build never reads
 /// suite files): configured, or locked as a dependency.
 fn check_wheels(suite: &SuiteDef, plan: &BuildPlan) -> Result<()> {
-    let missing: Vec<&str> = suite
-        .deps
+    let deps = suite.deps();
+    let missing: Vec<&str> = deps
         .iter()
         .filter(|d| !plan.guest_packages.contains(&normalize(d)))
         .map(String::as_str)

@@ -181,6 +181,45 @@ pub struct Pyproject {
     pub version: Option<String>,
 }
 
+impl Pyproject {
+    /// Why a build with this backend and these requirements cannot make
+    /// wasm32 extension modules, if it cannot: it compiles Rust, or drives
+    /// CMake, which our compiler wrapper and cross configuration do not
+    /// reach. `None` for meson-python, setuptools (C, C++, Cython) and the
+    /// pure-Python backends.
+    pub fn unsupported(&self) -> Option<String> {
+        let backend = self.build_backend.split(':').next().unwrap_or_default();
+        let by_backend = match backend {
+            "maturin" => Some("the build backend maturin (Rust extension modules)"),
+            "scikit_build_core.build" | "scikit_build_core.setuptools.build_meta" => {
+                Some("the build backend scikit-build-core (CMake)")
+            }
+            "py_build_cmake.build" => Some("the build backend py-build-cmake (CMake)"),
+            _ => None,
+        };
+        if let Some(why) = by_backend {
+            return Some(why.to_owned());
+        }
+        self.build_requires.iter().find_map(|req| {
+            let name = requirement_name(req);
+            match name.as_str() {
+                "setuptools-rust" => Some("setuptools-rust (Rust extension modules)"),
+                "hatch-cython" | "hatch-mypyc" => Some("a hatchling compiler plugin"),
+                _ => None,
+            }
+            .map(|what| format!("{what}, `{name}` in its build requirements"))
+        })
+    }
+}
+
+/// The normalized project name at the start of a PEP 508 requirement.
+fn requirement_name(req: &str) -> String {
+    let end = req
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(req.len());
+    crate::project::normalize(&req[..end])
+}
+
 /// Reads the parts of `pyproject.toml` text (or its absence) that matter.
 pub fn parse_pyproject(text: Option<&str>) -> Result<Pyproject> {
     let legacy = Pyproject {
@@ -233,6 +272,35 @@ pub fn parse_pyproject(text: Option<&str>) -> Result<Pyproject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builds_that_cannot_make_wasm32_modules_are_named() {
+        let build = |backend: &str, requires: &[&str]| Pyproject {
+            build_backend: backend.into(),
+            build_requires: requires.iter().map(|r| r.to_string()).collect(),
+            ..Pyproject::default()
+        };
+        let why = |p: Pyproject| p.unsupported().unwrap_or_default();
+        assert!(why(build("maturin", &["maturin>=1,<2"])).contains("maturin (Rust"));
+        assert!(why(build("scikit_build_core.build", &[])).contains("CMake"));
+        let rust = why(build(
+            "setuptools.build_meta",
+            &["setuptools", "setuptools_rust>=1.5"],
+        ));
+        assert!(rust.contains("`setuptools-rust`"), "{rust}");
+        assert!(why(build("hatchling.build", &["hatchling", "hatch-cython"])).contains("plugin"));
+        for fine in [
+            build("mesonpy", &["meson-python", "Cython>=3"]),
+            build(
+                "setuptools.build_meta:__legacy__",
+                &["setuptools", "cython"],
+            ),
+            build("hatchling.build", &["hatchling"]),
+            build("flit_core.buildapi", &["flit_core >=3.2,<4"]),
+        ] {
+            assert_eq!(fine.unsupported(), None, "{fine:?}");
+        }
+    }
 
     #[test]
     fn file_names_say_version_and_tags() {

@@ -41,6 +41,17 @@ fn backend_tools(backend: &str) -> &'static [&'static str] {
     }
 }
 
+/// A package whose build cannot make wasm32 modules (Rust, CMake) stops
+/// the lock, naming it, its version and who asked for it.
+fn refuse_unsupported(name: &str, version: &str, from: &str, pyproject: &Pyproject) -> Result<()> {
+    match pyproject.unsupported() {
+        Some(why) => bail!(
+            "package `{name}` {version} (asked for by {from}) has no pure-Python wheel and builds with {why}, which cargo faasm-py cannot build for wasm32: leave it out of the configuration, or pin a version that ships a pure-Python wheel"
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Resolves `config` for every CPython version of `pins`.
 pub fn lock(
     config: &ProjectConfig,
@@ -86,6 +97,8 @@ struct Wanted {
     /// A local directory instead of the index.
     path: Option<String>,
     test: bool,
+    /// Built from its sdist even where a pure-Python wheel exists.
+    from_source: bool,
 }
 
 struct Resolver<'i> {
@@ -227,6 +240,7 @@ impl<'i> Resolver<'i> {
                 from: "the configuration".into(),
                 path: p.path.as_ref().map(|p| p.display().to_string()),
                 test: config.test_packages.contains(p),
+                from_source: p.from_source,
             });
         }
         let mut chosen: BTreeMap<String, LockedPackage> = BTreeMap::new();
@@ -262,15 +276,22 @@ impl<'i> Resolver<'i> {
                     from: format!("{} {}", package.name, package.version),
                     path: None,
                     test: want.test,
+                    from_source: false,
                 });
             }
             order.push(package.name.clone());
             chosen.insert(package.name.clone(), package);
         }
-        // Build requirements: guest packages (numpy's headers) or host tools.
+        // Build requirements: guest packages (numpy's headers) or host tools,
+        // the configuration's own for a package after its files'.
+        let extra: BTreeMap<String, &Vec<String>> = config
+            .all_packages()
+            .map(|p| (normalize(&p.name), &p.build_requires))
+            .collect();
         for name in &order {
             let package = chosen.get_mut(name).expect("chosen");
-            let reqs: Vec<String> = std::mem::take(&mut package.build_requires);
+            let mut reqs: Vec<String> = std::mem::take(&mut package.build_requires);
+            reqs.extend(extra.get(name).into_iter().flat_map(|r| r.iter().cloned()));
             let mut host = Vec::new();
             for line in reqs {
                 for (dep, spec, extras) in applicable(&[line], &self.host_env, &[], name)? {
@@ -319,8 +340,11 @@ impl<'i> Resolver<'i> {
                 .into_iter()
                 .filter(|f| (exact || !f.yanked) && self.python_ok(f))
                 .collect();
+            // A pure-Python wheel of a package with an optional compiled
+            // part would leave that part out: built from source on request.
             let wheel = usable
                 .iter()
+                .filter(|_| !want.from_source)
                 .filter_map(|f| {
                     let kind = parse_filename(&f.filename)?.kind;
                     wheel_fit(&kind, Target::Guest, minor).map(|fit| (fit, *f))
@@ -358,6 +382,7 @@ impl<'i> Resolver<'i> {
             }
             if let Some(sdist) = sdist {
                 let (pkg_info, pyproject) = self.sdist_metadata(&sdist, log)?;
+                refuse_unsupported(&want.name, &version.to_string(), &want.from, &pyproject)?;
                 let mut requires = metadata_values(&pkg_info, "Requires-Dist");
                 if requires.is_empty()
                     && let Some(deps) = &pyproject.dependencies
@@ -387,6 +412,7 @@ impl<'i> Resolver<'i> {
                         version: version.to_string(),
                         file: f.filename.clone(),
                         sha256: f.sha256.clone(),
+                        requires: vec![],
                     }),
                     test: want.test,
                 };
@@ -411,6 +437,7 @@ impl<'i> Resolver<'i> {
         let text = fs_err::read_to_string(dir.join("pyproject.toml")).ok();
         let pyproject = dist::parse_pyproject(text.as_deref())
             .with_context(|| format!("package `{}` at {}", want.name, dir.display()))?;
+        refuse_unsupported(&want.name, "from a path", &want.from, &pyproject)?;
         let deps = applicable(
             pyproject.dependencies.as_deref().unwrap_or_default(),
             &self.guest_env,
@@ -458,8 +485,13 @@ impl<'i> Resolver<'i> {
     fn host_tools(&mut self, wanted: Vec<ToolWanted>, log: &mut Log) -> Result<Vec<LockedFile>> {
         let mut queue: VecDeque<_> = wanted.into();
         let mut chosen: BTreeMap<String, LockedFile> = BTreeMap::new();
+        // Each chosen tool's metadata and the extras asked of it so far: a
+        // later request for more extras (`versioneer[toml]` after
+        // `versioneer`) brings their dependencies too.
+        let mut metadata_of: BTreeMap<String, String> = BTreeMap::new();
+        let mut extras_of: BTreeMap<String, BTreeSet<ExtraName>> = BTreeMap::new();
         while let Some((name, specifiers, extras, from)) = queue.pop_front() {
-            if let Some(have) = chosen.get(&name) {
+            if let Some(have) = chosen.get_mut(&name) {
                 if let (Some(spec), Ok(version)) = (&specifiers, Version::from_str(&have.version))
                     && !spec.contains(&version)
                 {
@@ -467,6 +499,25 @@ impl<'i> Resolver<'i> {
                         "{from} needs {name} {spec}, but {name} {} was chosen first",
                         have.version
                     );
+                }
+                let seen = extras_of.entry(name.clone()).or_default();
+                let new: Vec<ExtraName> = extras
+                    .into_iter()
+                    .filter(|e| seen.insert(e.clone()))
+                    .collect();
+                if !new.is_empty() {
+                    let lines = metadata_values(&metadata_of[&name], "Requires-Dist");
+                    let base = applicable(&lines, &self.host_env, &[], &name)?;
+                    for (dep, spec, dep_extras) in applicable(&lines, &self.host_env, &new, &name)?
+                    {
+                        if base.iter().any(|b| b.0 == dep) {
+                            continue;
+                        }
+                        have.requires.push(dep.clone());
+                        queue.push_back((dep, spec, dep_extras, format!("{name}[extras]")));
+                    }
+                    have.requires.sort();
+                    have.requires.dedup();
                 }
                 continue;
             }
@@ -499,14 +550,20 @@ impl<'i> Resolver<'i> {
                 );
             };
             let metadata = self.wheel_metadata(&wheel, log)?;
+            let mut requires = Vec::new();
             for (dep, spec, extras) in applicable(
                 &metadata_values(&metadata, "Requires-Dist"),
                 &self.host_env,
                 &extras,
                 &name,
             )? {
+                requires.push(dep.clone());
                 queue.push_back((dep, spec, extras, format!("{name} {version}")));
             }
+            requires.sort();
+            requires.dedup();
+            metadata_of.insert(name.clone(), metadata);
+            extras_of.insert(name.clone(), extras.into_iter().collect());
             chosen.insert(
                 name.clone(),
                 LockedFile {
@@ -514,6 +571,7 @@ impl<'i> Resolver<'i> {
                     version: version.to_string(),
                     file: wheel.filename.clone(),
                     sha256: wheel.sha256.clone(),
+                    requires,
                 },
             );
         }

@@ -29,8 +29,9 @@ const OPT: &str = "-DNDEBUG -g0 -O2 -Wall";
 /// CPython's own code (the interpreter, its built-in modules and the
 /// libraries built in its tree) is compiled to LLVM bitcode and optimised
 /// across files ([`fold_bitcode`]): pure Python runs about 9% faster
-/// (docs/notes.md, "Performance"). `CFLAGS_NODIST` is CPython's variable for
-/// flags that extension modules, built later from sysconfig, must not get.
+/// (docs/notes.md, "Performance"). `CFLAGS_NODIST` is CPython's variable
+/// for flags that extension modules, built later from sysconfig, must not
+/// get.
 const CFLAGS_NODIST: &str = "-flto=thin";
 /// Modules configure leaves out on WASI, built into libpython and its
 /// inittab instead (`Modules/Setup.local`: name, then sources and flags).

@@ -1,7 +1,7 @@
 //! The pipeline's stages, in order: fetch → toolchain (and its C++
 //! runtime) → host python → C
-//! libraries (and libffi, OpenBLAS) → cpython → build tools → packages →
-//! link → runtime → snapshot (and the native reference).
+//! libraries (and libffi, OpenBLAS) → cpython → packages (each with its
+//! own build tools) → link → runtime → snapshot (and the native reference).
 
 pub mod build_tools;
 mod clibs;
@@ -51,7 +51,6 @@ pub fn all(plan: &BuildPlan) -> Result<Vec<Box<dyn Stage>>> {
         Box::new(libffi::Libffi),
         Box::new(openblas::Openblas),
         Box::new(cpython::Cpython),
-        Box::new(build_tools::BuildTools),
     ];
     stages.extend(libraries);
     for stage in packages {

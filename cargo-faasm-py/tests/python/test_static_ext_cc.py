@@ -18,10 +18,12 @@ class Names(unittest.TestCase):
         self.assertEqual(w.dotted_name("/x/dist-packages/a/b.so", SUFFIX), "a.b")
         self.assertIsNone(w.dotted_name("/usr/local/lib/libfoo.so", SUFFIX))
 
-    def test_init_symbols_are_unique_per_dotted_name(self):
-        self.assertEqual(w.init_symbol("numpy._core._multiarray_umath"),
-                         "PyInit_5numpy5_core17_multiarray_umath")
-        self.assertNotEqual(w.init_symbol("a.bc"), w.init_symbol("ab.c"))
+    def test_libraries_of_the_package_are_private_others_shared(self):
+        config = {"out_dir": "/c/build/pkg-1", "stages_dir": "/c/build"}
+        self.assertTrue(w.is_private(config, "/c/build/pkg-1/src/build/libx.a"))
+        self.assertTrue(w.is_private(config, "/tmp/copy-of-tree/build/libx.a"))
+        self.assertFalse(w.is_private(config, "/c/build/openblas-2/lib/libopenblas.a"))
+        self.assertFalse(w.is_private(config, "/c/build/pkg-10/lib/libx.a"))
 
 
 class Arguments(unittest.TestCase):
@@ -53,21 +55,29 @@ class Setuptools(unittest.TestCase):
             "msgpack._cmsgpack")
         self.assertIsNone(w.dotted_from_build_lib("/s/other/_x.so", SUFFIX))
 
-    def test_compiles_are_replayed_with_the_module_renames(self):
+    def test_build_ext_records_each_extension_it_builds(self):
+        class BuildExt:
+            def get_ext_fullpath(self, name):
+                return "/s/bin/" + name.replace(".", "/") + SUFFIX
+
+            def get_ext_fullname(self, name):
+                return "pkg." + name
+
+            def build_extension(self, ext):
+                return "built " + ext.name
+
+        class Ext:
+            name = "sub._x"
+
         with tempfile.TemporaryDirectory() as d:
-            config = {"wrap_dir": d, "rename_dir": os.path.join(d, "rename")}
-            obj = os.path.join(d, "build", "temp", "x.o")
-            os.makedirs(os.path.dirname(obj))
-            # A "compiler" that writes its arguments into the object.
-            cc = os.path.join(d, "cc")
-            with open(cc, "w") as f:
-                f.write("#!/bin/sh\nwhile [ $# -gt 0 ]; do if [ \"$1\" = -o ]; then shift; out=$1; fi; shift; done\necho renamed > \"$out\"\n")
-            os.chmod(cc, 0o755)
-            w.record_compile(config, obj, [cc, "-c", "x.c", "-o", obj])
-            got = w.renamed_objects(config, [obj, "/other/y.o"], "pkg._x")
-            self.assertEqual(got, [obj + ".faasm.o", "/other/y.o"])
-            with open(obj + ".faasm.o") as f:
-                self.assertEqual(f.read().strip(), "renamed")
+            path = os.path.join(d, "extensions.json")
+            w.record_extensions(BuildExt, path)
+            w.record_extensions(BuildExt, path)  # a second hook is a no-op
+            self.assertEqual(BuildExt().build_extension(Ext()), "built sub._x")
+            config = {"wrap_dir": d}
+            os.rename(path, os.path.join(d, w.EXTENSIONS_FILE))
+            index = w.load_index(config)
+            self.assertEqual(w.module_of(index, "/s/bin/sub/_x" + SUFFIX, SUFFIX), "pkg.sub._x")
 
 
 class Meson(unittest.TestCase):
@@ -81,14 +91,6 @@ class Meson(unittest.TestCase):
                     os.path.join(build, "numpy/__init__.py"): "/usr/local/lib/python3.13/site-packages/numpy/__init__.py",
                 }, f)
             self.assertEqual(w.index_meson(build, SUFFIX), {built: "numpy._core._x"})
-
-    def test_module_objects_get_their_init_renamed(self):
-        config = {"rename_dir": "/nonexistent"}
-        index = {os.path.abspath("numpy/_x.so"): "numpy._x"}
-        argv = w.compile_command(config, index, "/cc", ["-c", "a.c", "-o", "numpy/_x.so.p/a.c.o"])
-        self.assertEqual(argv[:2], ["/cc", "-DPyInit__x=PyInit_5numpy2_x"])
-        plain = w.compile_command(config, index, "/cc", ["-c", "b.c", "-o", "lib/b.o"])
-        self.assertEqual(plain, ["/cc", "-c", "b.c", "-o", "lib/b.o"])
 
     def test_an_unknown_module_is_a_clear_error(self):
         with self.assertRaises(SystemExit) as raised:

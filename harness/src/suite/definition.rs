@@ -64,10 +64,13 @@ pub struct SuiteDef {
     /// The suite's directory (`pytests/<name>`).
     #[serde(skip)]
     pub dir: PathBuf,
-    /// What runs the modules.
+    /// What runs the modules. Default: pytest.
+    #[serde(default = "default_runner")]
     pub runner: Runner,
-    /// Where the modules are.
-    pub root: Root,
+    /// Where the modules are. Default: the source of `package` when the
+    /// suite names one, else the suite's own directory.
+    #[serde(default)]
+    root: Option<Root>,
     /// With `root = "source"`: the package whose source holds the tests.
     pub package: Option<String>,
     /// Where the test modules are on the host, for `root = "source"` (the
@@ -80,24 +83,55 @@ pub struct SuiteDef {
     /// Runner arguments for every selection.
     #[serde(default)]
     pub args: Vec<String>,
-    /// Pinned pure-Python wheels (artifact names) the suite needs in the guest.
+    /// Pinned pure-Python wheels (artifact names) the suite needs in the
+    /// guest. Default: pytest, for a pytest suite.
     #[serde(default)]
-    pub deps: Vec<String>,
+    deps: Option<Vec<String>>,
     /// Environment variables for every module, in the guest and natively
     /// (a package's switches for its own tests).
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
-    /// Seconds one test module may take.
-    #[serde(rename = "timeout-secs")]
+    /// Seconds one test module may take. Default: 600.
+    #[serde(rename = "timeout-secs", default = "default_timeout")]
     pub timeout_secs: u64,
-    /// Linear-memory cap per module, MiB.
-    #[serde(rename = "memory-mib")]
+    /// Linear-memory cap per module, MiB. Default: 2048.
+    #[serde(rename = "memory-mib", default = "default_memory")]
     pub memory_mib: usize,
     /// The smaller selection CI runs when the whole suite does not fit.
     pub ci: Option<Selection>,
 }
 
+fn default_runner() -> Runner {
+    Runner::Pytest
+}
+
+fn default_timeout() -> u64 {
+    600
+}
+
+fn default_memory() -> usize {
+    2048
+}
+
 impl SuiteDef {
+    /// Where the test modules are.
+    pub fn root(&self) -> Root {
+        match (self.root, &self.package) {
+            (Some(root), _) => root,
+            (None, Some(_)) => Root::Source,
+            (None, None) => Root::Suite,
+        }
+    }
+
+    /// The pinned wheels the suite needs in the guest.
+    pub fn deps(&self) -> Vec<String> {
+        match (&self.deps, self.runner) {
+            (Some(deps), _) => deps.clone(),
+            (None, Runner::Pytest) => vec!["pytest".to_owned()],
+            (None, Runner::Regrtest) => Vec::new(),
+        }
+    }
+
     /// A pytest suite of the test files in `dir` matching `patterns`, with
     /// generous limits (5 minutes, 2 GiB per module): for suites made on the
     /// fly, such as a test's own.
@@ -106,7 +140,7 @@ impl SuiteDef {
             name: name.to_owned(),
             dir: dir.to_owned(),
             runner: Runner::Pytest,
-            root: Root::Suite,
+            root: Some(Root::Suite),
             package: None,
             tests_dir: None,
             selection: Selection {
@@ -114,7 +148,7 @@ impl SuiteDef {
                 ..Selection::default()
             },
             args: Vec::new(),
-            deps: Vec::new(),
+            deps: Some(Vec::new()),
             env: Default::default(),
             timeout_secs: 300,
             memory_mib: 2048,
@@ -165,9 +199,9 @@ impl SuiteDef {
                 def.memory_mib
             );
         }
-        if (def.root == Root::Source) != def.package.is_some() {
+        if def.root == Some(Root::Source) && def.package.is_none() {
             bail!(
-                "{}: `package` names the package whose source holds the tests, with `root = \"source\"` and only then",
+                "{}: `root = \"source\"` needs `package`, the package whose source holds the tests",
                 file.display()
             );
         }
@@ -385,6 +419,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(SuiteDef::load_dir(&suite).unwrap().name, "hello-ext");
+    }
+
+    #[test]
+    fn a_package_suite_needs_only_its_package_and_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("markupsafe");
+        std::fs::create_dir_all(&suite).unwrap();
+        std::fs::write(
+            suite.join("suite.toml"),
+            "package = \"markupsafe\"\nmodules = [\"tests/test_*.py\"]\n",
+        )
+        .unwrap();
+        let def = SuiteDef::load_dir(&suite).unwrap();
+        assert_eq!(def.runner, Runner::Pytest);
+        assert_eq!(def.root(), Root::Source);
+        assert_eq!(def.deps(), ["pytest"]);
+        assert_eq!((def.timeout_secs, def.memory_mib), (600, 2048));
+        std::fs::write(
+            suite.join("suite.toml"),
+            "root = \"source\"\nmodules = [\"t.py\"]\n",
+        )
+        .unwrap();
+        let err = SuiteDef::load_dir(&suite).unwrap_err().to_string();
+        assert!(err.contains("needs `package`"), "{err}");
     }
 
     #[test]

@@ -1,29 +1,32 @@
 //! What every cross build of a package shares, whatever its build system:
-//! the compiler wrappers that make extension modules static archives, the
+//! the compiler wrappers that make extension modules static objects, the
 //! host python made to report the wasm build's configuration (what
-//! crossenv did for the seed), the duplicate-symbol renames, the modules
-//! the wrapper recorded, and the package's shims.
+//! crossenv did for the seed), and the package's shims.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use fs_err as fs;
 use harness::guest::HOST_PLATFORM;
 
-use super::{ModuleRow, STATIC_EXT_CC};
+use super::STATIC_EXT_CC;
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::Log;
 use crate::stages::cpython::CpythonBuild;
 use crate::stages::toolchain::Toolchain;
 use crate::stages::util::{files_under, unzip, write_script};
-use crate::symbols;
 
-/// The emulations CPython's configure enables for WASI; headers check them.
+/// The emulations CPython's configure enables for WASI; headers check
+/// them. And wasi-libc's pthread emulation, so that C code which only
+/// mentions threads compiles: `pthread_create` is declared, and fails at
+/// run time (EAGAIN) like `threading` in the guest, instead of
+/// `<pthread.h>` refusing it at compile time.
 pub const WASI_DEFINES: &[&str] = &[
     "-D_WASI_EMULATED_SIGNAL",
     "-D_WASI_EMULATED_GETPID",
     "-D_WASI_EMULATED_PROCESS_CLOCKS",
+    "-D_WASI_EMULATED_PTHREAD",
 ];
 
 /// `cc` and `c++` wrappers plus their configuration; returns their directory.
@@ -35,15 +38,18 @@ pub fn write_wrapper(
     cpython: &CpythonBuild,
 ) -> Result<PathBuf> {
     let wrap = out.join("wrap");
-    fs::create_dir_all(out.join("rename"))?;
     fs::create_dir_all(&wrap)?;
+    let stages = out
+        .parent()
+        .context("a stage's output directory has a parent")?;
     let config = serde_json::json!({
         "cc": tc.tool("clang"),
         "cxx": tc.tool("clang++"),
-        "ar": tc.tool("llvm-ar"),
+        "ld": tc.tool("wasm-ld"),
         "build_dir": build,
         "wrap_dir": wrap,
-        "rename_dir": out.join("rename"),
+        "out_dir": out,
+        "stages_dir": stages,
         "ext_suffix": cpython.ext_suffix,
     });
     fs::write(
@@ -114,105 +120,6 @@ pub fn write_target_python(
         &format!("{exports}exec '{}' \"$@\"", python.display()),
     )?;
     Ok(path)
-}
-
-/// The archives a package's modules must not collide with: CPython's, and
-/// those of the guest packages it compiles against. A package built against
-/// another's headers may carry a copy of its code under the same names
-/// (pandas vendors numpy's datetime functions); its copy is the one renamed.
-pub fn archives_before(
-    cx: &StageContext,
-    package: &Package,
-    cpython: &CpythonBuild,
-) -> Result<Vec<PathBuf>> {
-    let mut archives = cpython.archives();
-    for dep in &package.guest_build_deps {
-        let stage = cx.output(&StageId::Package(dep.clone()))?;
-        let manifest = super::manifest::Manifest::load(&stage)?;
-        archives.extend(manifest.archives().into_iter().map(Path::to_path_buf));
-    }
-    Ok(archives)
-}
-
-/// For each module, the symbols it defines in its own objects that some
-/// other archive of the link defines too. A duplicate no module owns (two
-/// shared libraries) cannot be renamed and is an error naming both.
-pub fn plan_renames(
-    modules: &[ModuleRow],
-    other_archives: &[PathBuf],
-) -> Result<Vec<(ModuleRow, Vec<String>)>> {
-    let mut archives: Vec<PathBuf> = modules.iter().map(|m| m.archive.clone()).collect();
-    archives.extend(modules.iter().flat_map(|m| m.libs.iter().cloned()));
-    archives.extend(other_archives.iter().cloned());
-    let duplicates = symbols::duplicates(&archives)?;
-    let mut renames = Vec::new();
-    let mut owned = std::collections::BTreeSet::new();
-    for row in modules {
-        let own: Vec<String> = duplicates
-            .iter()
-            .filter(|(_, definers)| definers.contains(&row.archive))
-            .map(|(symbol, _)| symbol.clone())
-            .collect();
-        owned.extend(own.iter().cloned());
-        if !own.is_empty() {
-            renames.push((row.clone(), own));
-        }
-    }
-    let unowned: std::collections::BTreeMap<_, _> = duplicates
-        .into_iter()
-        .filter(|(symbol, _)| !owned.contains(symbol))
-        .collect();
-    if !unowned.is_empty() {
-        bail!(
-            "global symbols defined by more than one library, which no module owns and none can be renamed:\n{}",
-            symbols::describe(&unowned)
-        );
-    }
-    Ok(renames)
-}
-
-/// The force-included header that renames `symbols` throughout one module.
-pub fn write_rename_header(out: &Path, row: &ModuleRow, symbols: &[String]) -> Result<()> {
-    let prefix = row.module.replace('.', "_");
-    let mut text = format!(
-        "/* Generated by cargo faasm-py: symbols {} defines that another archive of\n   python.wasm defines too, renamed so each module keeps its own copy. */\n",
-        row.module
-    );
-    for symbol in symbols {
-        text.push_str(&format!("#define {symbol} faasm_py_{prefix}_{symbol}\n"));
-    }
-    let path = out
-        .join("rename")
-        .join(format!("{}.h", row.module.replace('.', "-")));
-    fs::write(&path, text)?;
-    Ok(())
-}
-
-/// Deletes a module's objects and archive so ninja rebuilds them.
-pub fn remove_objects(row: &ModuleRow) -> Result<()> {
-    let objects = PathBuf::from(format!("{}.p", row.archive.display()));
-    for path in files_under(&objects)? {
-        if path.extension().is_some_and(|e| e == "o") {
-            fs::remove_file(&path)?;
-        }
-    }
-    fs::remove_file(&row.archive)?;
-    Ok(())
-}
-
-/// The rows the wrapper wrote next to each module archive.
-pub fn collect_modules(build: &Path) -> Result<Vec<ModuleRow>> {
-    let mut rows = Vec::new();
-    for path in files_under(build)? {
-        if path.to_string_lossy().ends_with(".faasm-module.json") {
-            let text = fs::read_to_string(&path)?;
-            let row: ModuleRow = serde_json::from_str(&text)
-                .with_context(|| format!("malformed {}", path.display()))?;
-            rows.push(row);
-        }
-    }
-    rows.sort_by(|a, b| a.module.cmp(&b.module));
-    Ok(rows)
 }
 
 /// Compiles the package's shims into one archive.

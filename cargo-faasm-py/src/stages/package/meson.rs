@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::Manifest;
 use super::cross::{
-    WASI_DEFINES, archives_before, build_shims, collect_modules, guest_build_deps_view,
-    plan_renames, remove_objects, write_rename_header, write_target_python, write_wrapper,
+    WASI_DEFINES, build_shims, guest_build_deps_view, write_target_python, write_wrapper,
 };
+use super::{Manifest, modules};
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::{Cmd, Log};
@@ -36,18 +35,18 @@ pub fn build(
         &cx.output(&StageId::CxxRuntime)?,
     );
     let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
-    let tools = build_tools::bin(&cx.output(&StageId::BuildTools)?);
+    let tools = build_tools::bin(&build_tools::dir(out));
 
     let src = src.to_owned();
     let build = out.join("build");
     let wrap = write_wrapper(&tc, &tools.join("python"), out, &build, &cpython)?;
-    // Not the build-tools venv: sysconfig's `venv` scheme ignores the
+    // Not the build tools' venv: sysconfig's `venv` scheme ignores the
     // target's include directory.
     let host_python = host_python::python(&cx.output(&StageId::HostPython)?);
     // Build scripts run by the target python (pandas' version and
     // template generators) import the build tools too.
     let deps_view = guest_build_deps_view(cx, package, out, log)?;
-    let tools_site = build_tools::site(&cx.output(&StageId::BuildTools)?, &cx.guest);
+    let tools_site = build_tools::site(&build_tools::dir(out), &cx.guest);
     let mut python_path = vec![tools_site.as_path()];
     python_path.extend(deps_view.as_deref());
     let target_python = write_target_python(cx, out, &host_python, &cpython, &python_path)?;
@@ -99,13 +98,11 @@ pub fn build(
         .args(&package.meson_options)
         .run(log)?;
 
-    let ninja = || {
-        with_env(Cmd::new(tools.join("ninja")))
-            .arg("-C")
-            .arg(&build)
-            .arg(format!("-j{}", cx.jobs))
-            .env("PATH", &path)
-    };
+    let ninja = with_env(Cmd::new(tools.join("ninja")))
+        .arg("-C")
+        .arg(&build)
+        .arg(format!("-j{}", cx.jobs))
+        .env("PATH", &path);
     // The wrapper names modules from meson's introspection, read once here.
     log.step("index extension modules");
     Cmd::new(tools.join("python"))
@@ -113,29 +110,7 @@ pub fn build(
         .arg("index")
         .run(log)?;
     log.step("ninja");
-    ninja().run(log)?;
-
-    // Symbols a module defines that another archive defines too are renamed
-    // inside that module (as its own shared object would have bound them),
-    // and the module rebuilt; what cannot be renamed stops the build.
-    let others = archives_before(cx, package, &cpython)?;
-    let renames = plan_renames(&collect_modules(&build)?, &others)?;
-    if !renames.is_empty() {
-        log.step("rename duplicate symbols");
-        for (row, symbols) in &renames {
-            log.note(&format!("{}: renaming {}", row.module, symbols.join(", ")));
-            write_rename_header(out, row, symbols)?;
-            remove_objects(row)?;
-        }
-        ninja().run(log)?;
-        let left = plan_renames(&collect_modules(&build)?, &others)?;
-        if !left.is_empty() {
-            bail!(
-                "renaming did not remove the duplicate symbols of {}",
-                left[0].0.module
-            );
-        }
-    }
+    ninja.run(log)?;
 
     log.step("meson install");
     let destdir = out.join("destdir");
@@ -148,7 +123,7 @@ pub fn build(
 
     log.step("collect");
     let mut manifest = Manifest {
-        modules: collect_modules(&build)?,
+        modules: modules::privatize(&tc, &package.name, &wrap, out, log)?,
         extra_archives: Vec::new(),
     };
     if manifest.modules.is_empty() {

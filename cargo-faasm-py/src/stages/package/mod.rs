@@ -1,6 +1,8 @@
 //! Package stages (numpy first): a source distribution built by its own build
 //! system on the host python, against the target's sysconfig, with every
 //! extension module coming out as a static archive plus a manifest row.
+//! Each module keeps its own namespace, as its shared library does
+//! natively (`modules.rs`).
 //! Which packages exist is data (the project's configuration and lock, and
 //! the built-in recipes: see `plan.rs`); this code only knows build
 //! backends. A package's source is its sdist, or a directory of the
@@ -9,6 +11,7 @@
 mod cross;
 mod manifest;
 mod meson;
+mod modules;
 mod pep517;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +24,7 @@ use crate::digest::Fingerprint;
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::plan::{Backend, Package, PackageSource};
 use crate::process::{Cmd, Log};
+use crate::stages::build_tools;
 use crate::stages::util::{apply_patch_files, files_under, unpack};
 
 /// The compiler wrapper that turns extension modules into archives.
@@ -52,7 +56,6 @@ impl Stage for PackageStage {
             StageId::CxxRuntime,
             StageId::HostPython,
             StageId::Cpython,
-            StageId::BuildTools,
         ];
         deps.extend(
             self.package
@@ -69,7 +72,10 @@ impl Stage for PackageStage {
             include_str!("manifest.rs"),
             include_str!("cross.rs"),
             include_str!("meson.rs"),
+            include_str!("modules.rs"),
+            include_str!("../../namespace.rs"),
             include_str!("pep517.rs"),
+            include_str!("../build_tools.rs"),
             STATIC_EXT_CC,
         ]
     }
@@ -98,6 +104,9 @@ impl Stage for PackageStage {
                 &cx.pins.get(&cross::native_artifact(dep))?.sha256,
             );
         }
+        for tool in &p.build_tools {
+            fp.add(tool, &cx.pins.get(tool)?.sha256);
+        }
         fp.add("version", &p.version);
         fp.add("backend", format!("{:?}", p.backend));
         fp.add("meson-options", p.meson_options.join("\n"));
@@ -114,6 +123,7 @@ impl Stage for PackageStage {
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
+        build_tools::create(cx, &build_tools::dir(out), &self.package.build_tools, log)?;
         let src = source(cx, &self.package, out, log)?;
         match &self.package.backend {
             Backend::Meson => meson::build(cx, &self.package, &src, out, log),

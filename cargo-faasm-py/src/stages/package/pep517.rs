@@ -11,11 +11,8 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use fs_err as fs;
 
-use super::Manifest;
-use super::cross::{
-    WASI_DEFINES, archives_before, build_shims, collect_modules, guest_build_deps_view,
-    plan_renames, target_env, write_rename_header, write_wrapper,
-};
+use super::cross::{WASI_DEFINES, build_shims, guest_build_deps_view, target_env, write_wrapper};
+use super::{Manifest, modules};
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::{Cmd, Log};
@@ -25,9 +22,21 @@ use crate::stages::host_python;
 use crate::stages::toolchain::Toolchain;
 use crate::stages::util::{files_under, path_with, unzip};
 
+/// The variable through which setuptools' `build_ext` hook learns the file
+/// it records extensions in, and that file, in the wrapper's directory
+/// (`static_ext_cc.py`'s `EXTENSIONS_ENV` and `EXTENSIONS_FILE`).
+const EXTENSIONS_ENV: &str = "FAASM_PY_EXTENSIONS";
+const EXTENSIONS_FILE: &str = "static_ext_extensions.json";
+
 /// Calls a PEP 517 backend's `build_wheel` (named `module:object`) and
-/// prints the wheel's name.
+/// prints the wheel's name. First, setuptools' `build_ext` is set to
+/// record the dotted name of each extension it builds (the wrapper in the
+/// directory `argv[3]` names modules by it).
 const BUILD_WHEEL: &str = "import importlib, sys\n\
+sys.path.insert(0, sys.argv[3])\n\
+import static_ext_cc\n\
+static_ext_cc.setuptools_hook()\n\
+del sys.path[0]\n\
 module, _, attrs = sys.argv[1].partition(':')\n\
 backend = importlib.import_module(module)\n\
 for attr in filter(None, attrs.split('.')):\n    backend = getattr(backend, attr)\n\
@@ -47,8 +56,8 @@ pub fn build(
         &cx.output(&StageId::CxxRuntime)?,
     );
     let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
-    let tools_bin = build_tools::bin(&cx.output(&StageId::BuildTools)?);
-    let tools_site = build_tools::site(&cx.output(&StageId::BuildTools)?, &cx.guest);
+    let tools_bin = build_tools::bin(&build_tools::dir(out));
+    let tools_site = build_tools::site(&build_tools::dir(out), &cx.guest);
     // Not the venv's python: sysconfig's `venv` scheme would report the
     // host's headers.
     let python = host_python::python(&cx.output(&StageId::HostPython)?);
@@ -63,78 +72,49 @@ pub fn build(
     let python_path = std::env::join_paths(&python_path)
         .context("a backend-path directory cannot go on PYTHONPATH")?;
 
-    let build_wheel = |log: &mut Log| -> Result<String> {
-        let dist = out.join("dist");
-        let _ = std::fs::remove_dir_all(&dist);
-        fs::create_dir_all(&dist)?;
-        let mut cmd = Cmd::new(&python)
-            .args(["-c", BUILD_WHEEL, backend])
-            .arg(&dist)
-            .cwd(src)
-            .env("PYTHONPATH", &python_path)
-            .env("PATH", path_with(&[&tools_bin]))
-            .env("CC", wrap.join("cc"))
-            .env("CXX", wrap.join("c++"))
-            .env("LDSHARED", shell("-shared"))
-            .env(
-                "LDCXXSHARED",
-                format!("{} -shared", wrap.join("c++").display()),
-            )
-            .env("AR", tc.tool("llvm-ar"))
-            .env(
-                "CFLAGS",
-                format!("-O2 {} {includes}", WASI_DEFINES.join(" ")),
-            )
-            .env("LDFLAGS", &lib_dirs)
-            .env("PKG_CONFIG_LIBDIR", "/nonexistent")
-            .env_remove("PKG_CONFIG_PATH")
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        for (key, value) in target_env(cx, &cpython) {
-            cmd = cmd.env(key, value);
-        }
-        for (key, value) in &package.env {
-            cmd = cmd.env(key, value);
-        }
-        let printed = cmd.output(log)?;
-        let wheel = printed.lines().last().unwrap_or_default().trim().to_owned();
-        if wheel.is_empty() {
-            bail!("the build backend `{backend}` named no wheel");
-        }
-        Ok(wheel)
-    };
-
     log.step("build the wheel");
-    let mut wheel = build_wheel(log)?;
-    // Duplicate global symbols are renamed inside the module that owns
-    // them, and the whole build done again (setuptools rebuilds what its
-    // build directory lacks).
-    let others = archives_before(cx, package, &cpython)?;
-    let renames = plan_renames(&collect_modules(src)?, &others)?;
-    if !renames.is_empty() {
-        log.step("rename duplicate symbols");
-        for (row, symbols) in &renames {
-            log.note(&format!("{}: renaming {}", row.module, symbols.join(", ")));
-            write_rename_header(out, row, symbols)?;
-        }
-        let _ = std::fs::remove_dir_all(src.join("build"));
-        let _ = std::fs::remove_dir_all(wrap.join("compiles"));
-        for row in collect_modules(src)? {
-            let _ = std::fs::remove_file(&row.archive);
-        }
-        wheel = build_wheel(log)?;
-        let left = plan_renames(&collect_modules(src)?, &others)?;
-        if let Some((row, _)) = left.first() {
-            bail!(
-                "renaming did not remove the duplicate symbols of {}",
-                row.module
-            );
-        }
+    let dist = out.join("dist");
+    fs::create_dir_all(&dist)?;
+    let mut cmd = Cmd::new(&python)
+        .args(["-c", BUILD_WHEEL, backend])
+        .arg(&dist)
+        .arg(&wrap)
+        .env(EXTENSIONS_ENV, wrap.join(EXTENSIONS_FILE))
+        .cwd(src)
+        .env("PYTHONPATH", &python_path)
+        .env("PATH", path_with(&[&tools_bin]))
+        .env("CC", wrap.join("cc"))
+        .env("CXX", wrap.join("c++"))
+        .env("LDSHARED", shell("-shared"))
+        .env(
+            "LDCXXSHARED",
+            format!("{} -shared", wrap.join("c++").display()),
+        )
+        .env("AR", tc.tool("llvm-ar"))
+        .env(
+            "CFLAGS",
+            format!("-O2 {} {includes}", WASI_DEFINES.join(" ")),
+        )
+        .env("LDFLAGS", &lib_dirs)
+        .env("PKG_CONFIG_LIBDIR", "/nonexistent")
+        .env_remove("PKG_CONFIG_PATH")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    for (key, value) in target_env(cx, &cpython) {
+        cmd = cmd.env(key, value);
+    }
+    for (key, value) in &package.env {
+        cmd = cmd.env(key, value);
+    }
+    let printed = cmd.output(log)?;
+    let wheel = printed.lines().last().unwrap_or_default().trim().to_owned();
+    if wheel.is_empty() {
+        bail!("the build backend `{backend}` named no wheel");
     }
 
     log.step("collect");
     let site = out.join("site-packages");
     fs::create_dir_all(&site)?;
-    unzip(&out.join("dist").join(&wheel), &site, log)?;
+    unzip(&dist.join(&wheel), &site, log)?;
     let suffix = cx.guest.ext_suffix();
     for path in files_under(&site)? {
         if path.to_string_lossy().ends_with(&suffix) {
@@ -142,7 +122,7 @@ pub fn build(
         }
     }
     let mut manifest = Manifest {
-        modules: collect_modules(src)?,
+        modules: modules::privatize(&tc, &package.name, &wrap, out, log)?,
         extra_archives: Vec::new(),
     };
     if !package.shims.is_empty() {

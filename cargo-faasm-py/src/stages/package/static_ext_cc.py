@@ -4,36 +4,36 @@ becomes a static archive, whatever build system asks for it.
 Run as `static_ext_cc.py cc|c++ ARGS` (the wrapper scripts `cc` and `c++`
 do this) next to a `static_ext_cc.json` that names the real compilers:
 
-- compiling a source of a module: its `PyInit_<name>` is renamed to one
-  derived from the module's dotted name, so two packages' `_common`
-  modules cannot collide once linked together, and a per-module rename
-  header is force-included when the duplicate symbol check asked for one.
-  Under meson an object's path (`<module>.so.p/`) names its module, so
-  this happens as it is compiled; under setuptools (and other builds that
-  compile first and link later) every compile is recorded, and replayed
-  with the renames when the module is linked;
-- linking a module (`-shared`): the objects become an archive at the
-  requested path, and `<path>.faasm-module.json` records the module's
-  dotted name, its init symbol, the static libraries it was linked with,
-  and the other link inputs (`-lNAME` not found as an archive) for the
-  final link;
+- linking a module (`-shared`): its objects, with the package's own
+  static libraries they use, become one relocatable object in
+  `<wrap_dir>/modules/`, and a row beside it records the module's dotted
+  name, the other stages' static libraries it was linked with, and the
+  other link inputs (`-lNAME` not found as an archive) for the final link.
+  The package stage then makes the object's init function its only global
+  symbol, renamed after the dotted name (as a shared library keeps
+  everything else to itself). Builds that link in a temporary copy of
+  their tree lose nothing;
 - anything else goes to the real compiler unchanged.
 
-A module's dotted name comes from where the build installs it: meson's
-introspection, which `static_ext_cc.py index` reads once after `meson
-setup` into a small map every later call reads; else (setuptools) its path
-below the build's `lib.<platform>` directory.
+A module's dotted name comes from the build backend's own list of the
+extensions it builds: meson's introspection, which `static_ext_cc.py index`
+reads once after `meson setup` into a small map; setuptools' `build_ext`,
+which the package stage's hook (`setuptools_hook`) records as it builds
+each extension; else the path below a setuptools-style `build/lib.*`
+directory.
 """
-import hashlib
 import json
 import os
 import shlex
-import subprocess
 import sys
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG_FILE = "static_ext_cc.json"
 INDEX_FILE = "static_ext_modules.json"
+EXTENSIONS_FILE = "static_ext_extensions.json"
+# The environment variable naming the file the setuptools hook writes.
+EXTENSIONS_ENV = "FAASM_PY_EXTENSIONS"
 
 
 def load_config(directory=HERE):
@@ -80,12 +80,6 @@ def dotted_name(install_path, suffix):
     return ".".join(parts)
 
 
-def init_symbol(dotted):
-    """A `PyInit_` name unique per dotted name and a valid C identifier:
-    length-prefixed components."""
-    return "PyInit_" + "".join(f"{len(p)}{p}" for p in dotted.split("."))
-
-
 def index_meson(build_dir, suffix):
     """Built module file (absolute) -> dotted name, from meson's
     `intro-installed.json` (built file -> install path)."""
@@ -101,14 +95,21 @@ def index_meson(build_dir, suffix):
     return index
 
 
-def load_index(config):
-    """The module index; empty before `index` ran (meson's own compiler
-    checks during `meson setup` come through here too)."""
+def load_json(path):
     try:
-        with open(os.path.join(config["wrap_dir"], INDEX_FILE)) as f:
+        with open(path) as f:
             return json.load(f)
     except FileNotFoundError:
         return {}
+
+
+def load_index(config):
+    """Built module file -> dotted name: meson's (empty before `index`
+    ran: meson's own compiler checks during `meson setup` come through
+    here too) and setuptools' (what the hook recorded so far)."""
+    index = load_json(os.path.join(config["wrap_dir"], EXTENSIONS_FILE))
+    index.update(load_json(os.path.join(config["wrap_dir"], INDEX_FILE)))
+    return index
 
 
 def dotted_from_build_lib(module_file, suffix):
@@ -131,67 +132,10 @@ def module_of(index, module_file, suffix=None):
     if dotted is None and suffix is not None:
         dotted = dotted_from_build_lib(module_file, suffix)
     if dotted is None:
-        sys.exit(f"static_ext_cc: {module_file} is not an extension module the build installs; cannot name it")
+        sys.exit(
+            f"static_ext_cc: {module_file} is linked as a shared library, but neither the build "
+            "backend's list of extension modules nor a build/lib.* path names it as one")
     return dotted
-
-
-def record_compile(config, obj, argv):
-    """Keeps the command that made `obj`, to replay it with renames."""
-    records = os.path.join(config["wrap_dir"], "compiles")
-    os.makedirs(records, exist_ok=True)
-    key = hashlib.sha256(os.path.abspath(obj).encode()).hexdigest()[:24]
-    with open(os.path.join(records, key + ".json"), "w") as f:
-        json.dump({"object": os.path.abspath(obj), "cwd": os.getcwd(), "argv": argv}, f)
-
-
-def recorded_compile(config, obj):
-    key = hashlib.sha256(os.path.abspath(obj).encode()).hexdigest()[:24]
-    try:
-        with open(os.path.join(config["wrap_dir"], "compiles", key + ".json")) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-
-
-def rename_flags(config, dotted):
-    short = dotted.rsplit(".", 1)[-1]
-    flags = [f"-DPyInit_{short}={init_symbol(dotted)}"]
-    header = os.path.join(config["rename_dir"], dotted.replace(".", "-") + ".h")
-    if os.path.isfile(header):
-        flags += ["-include", header]
-    return flags
-
-
-def renamed_objects(config, objects, dotted):
-    """Recompiles each recorded object with the module's renames; objects
-    compiled as the module's own under meson are already renamed."""
-    out = []
-    for obj in objects:
-        record = recorded_compile(config, obj)
-        if record is None:
-            out.append(obj)
-            continue
-        renamed = obj + ".faasm.o"
-        argv = list(record["argv"])
-        o = argv.index("-o") if "-o" in argv else None
-        if o is not None:
-            argv[o + 1] = renamed
-        else:
-            argv = [a for a in argv if not a.startswith("-o")] + ["-o", renamed]
-        argv = argv[:1] + rename_flags(config, dotted) + argv[1:]
-        subprocess.run(argv, cwd=record["cwd"], check=True)
-        out.append(renamed)
-    return out
-
-
-def compile_command(config, index, real, args):
-    """The real compiler's argv for a compile step."""
-    out = output_of(args)
-    extra = []
-    if out and ".so.p/" in out.replace(os.sep, "/"):
-        module_file = out.replace(os.sep, "/").split(".so.p/")[0] + ".so"
-        extra = rename_flags(config, module_of(index, module_file))
-    return [real] + extra + args
 
 
 def link_inputs(args):
@@ -224,22 +168,109 @@ def link_inputs(args):
     return objects, archives, flags
 
 
+def is_private(config, path):
+    """Whether a static library belongs to the package being built (its
+    build tree, its sources, a temporary copy of them) rather than to
+    another stage of the build (a configured C library, CPython), which
+    every module shares as natively it would be a shared library."""
+    path = os.path.abspath(path)
+    return (path.startswith(config["out_dir"] + os.sep)
+            or not path.startswith(config["stages_dir"] + os.sep))
+
+
 def archive(config, index, args):
-    """Archives a module's objects; returns the manifest row it wrote."""
+    """Links a module's objects, with the package's own static libraries
+    they use, into one relocatable object in `<wrap_dir>/modules/`, beside
+    the row that describes it; returns the row. The file the build asked
+    for gets a copy, so the build carries on as if it had a module there."""
+    import subprocess  # here, not at the top: compiles start faster without it
     out = output_of(args)
     if out is None:
         sys.exit("static_ext_cc: -shared without -o")
     objects, archives, flags = link_inputs(args)
     dotted = module_of(index, out, config["ext_suffix"])
-    objects = renamed_objects(config, objects, dotted)
+    private = [a for a in archives if is_private(config, a)]
+    shared = [a for a in archives if not is_private(config, a)]
+    modules = os.path.join(config["wrap_dir"], "modules")
+    os.makedirs(modules, exist_ok=True)
+    obj = os.path.join(modules, dotted + ".o")
+    subprocess.run([config["ld"], "-r", "-o", obj, "--whole-archive"] + objects
+                   + ["--no-whole-archive"] + private, check=True)
+    row = {"module": dotted, "object": obj, "libs": shared, "link_flags": flags}
+    with open(os.path.join(modules, dotted + ".json"), "w") as f:
+        json.dump(row, f, indent=1)
     if os.path.exists(out):
         os.remove(out)
-    subprocess.run([config["ar"], "rcs", out] + objects, check=True)
-    row = {"module": dotted, "init": init_symbol(dotted), "archive": os.path.abspath(out),
-           "libs": archives, "link_flags": flags}
-    with open(out + ".faasm-module.json", "w") as f:
-        json.dump(row, f, indent=1)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(obj, "rb") as src, open(out, "wb") as dst:
+        dst.write(src.read())
     return row
+
+
+_lock = threading.Lock()
+HOOKED = ("setuptools.command.build_ext", "distutils.command.build_ext",
+          "setuptools._distutils.command.build_ext")
+
+
+def record_extensions(cls, path):
+    """Makes the `build_ext` class `cls` record, for each extension it
+    builds, the file it links and the extension's dotted name into `path`."""
+    original = cls.__dict__.get("build_extension")
+    if original is None or getattr(original, "_faasm_py", False):
+        return
+
+    def build_extension(self, ext):
+        built = os.path.abspath(self.get_ext_fullpath(ext.name))
+        with _lock:
+            known = load_json(path)
+            known[built] = self.get_ext_fullname(ext.name)
+            with open(path, "w") as f:
+                json.dump(known, f, indent=1)
+        return original(self, ext)
+
+    build_extension._faasm_py = True
+    cls.build_extension = build_extension
+
+
+class _AfterImport:
+    """A meta-path finder that lets the other finders find the modules of
+    HOOKED and patches their `build_ext` once they have run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def find_spec(self, name, target_path=None, target=None):
+        if name not in HOOKED:
+            return None
+        import importlib.util
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, path = spec.loader, self.path
+
+        class Loader:
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                loader.exec_module(module)
+                record_extensions(module.build_ext, path)
+
+        spec.loader = Loader()
+        return spec
+
+
+def setuptools_hook():
+    """In the process that runs a build backend, before the backend is
+    imported: whenever setuptools' (or distutils') `build_ext` is imported,
+    it records what it builds into the file `$FAASM_PY_EXTENSIONS` names."""
+    path = os.environ.get(EXTENSIONS_ENV)
+    if path:
+        sys.meta_path.insert(0, _AfterImport(path))
 
 
 def main(argv):
@@ -253,17 +284,11 @@ def main(argv):
     if mode not in ("cc", "c++"):
         sys.exit(f"static_ext_cc: unknown mode {mode!r} (cc, c++ or index)")
     args = expand_response_files(argv[1:])
-    index = load_index(config)
     if "-shared" in args:
-        archive(config, index, args)
+        archive(config, load_index(config), args)
     else:
         real = config["cxx"] if mode == "c++" else config["cc"]
-        command = compile_command(config, index, real, args)
-        out = output_of(args)
-        if out and "-c" in args and command == [real] + args:
-            # Not known to belong to a module yet: replayed if it does.
-            record_compile(config, out, command)
-        os.execv(command[0], command)
+        os.execv(real, [real] + args)
 
 
 if __name__ == "__main__":
