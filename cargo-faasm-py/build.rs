@@ -19,13 +19,22 @@ const EMBEDDED: &[&str] = &[
 ];
 
 fn main() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Read at run time: `env!` would bake in the directory this script was
+    // compiled in, and cargo reuses the compiled script for a checkout at
+    // another path that shares the target directory.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let repo = PathBuf::from(manifest_dir).join("..");
     let mut files = Vec::new();
     for item in EMBEDDED {
         let path = repo.join(item);
         println!("cargo:rerun-if-changed={}", path.display());
         collect(&path, &mut files);
     }
+    assert!(
+        !files.is_empty(),
+        "build.rs: none of the embedded files exist under {}",
+        repo.display()
+    );
     files.sort();
     let mut out = String::from(
         "/// Embedded files: (path relative to the repository, contents).\npub static FILES: &[(&str, &[u8])] = &[\n",

@@ -66,18 +66,32 @@ fn reason(name: &str) -> Option<&'static str> {
 
 /// Sums the input sections of a wasm-ld map file (`-Map=`) by where they
 /// came from: `group(path)` of the archive or object file, whose lines read
-/// `<path>(<member>):(<section>)` or `<path>:(<section>)`.
+/// `<path>(<member>):(<section>)` or `<path>:(<section>)` in the header's
+/// `In` column. Symbol lines sit further right, and a demangled C++ name
+/// (`ns::(anonymous namespace)::f`) can look like an input, so the column
+/// decides, not the text.
 pub fn sizes_from_map(map: &str, group: impl Fn(&str) -> String) -> Vec<(String, u64)> {
+    let mut lines = map.lines();
+    let in_column = lines
+        .next()
+        .and_then(|header| header.find(" In ").map(|at| at + 1))
+        .unwrap_or(0);
     let mut by_path: BTreeMap<&str, u64> = BTreeMap::new();
-    for line in map.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(_addr), Some(_offset), Some(size), Some(input)) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
+    for line in lines {
+        let Some(input) = line.get(in_column..) else {
+            continue;
+        };
+        if input.starts_with(' ') || !line[..in_column].ends_with(' ') {
+            continue; // an output section or a symbol
+        }
+        let mut fields = line[..in_column].split_whitespace();
+        let (Some(_addr), Some(_offset), Some(size)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
-        let Some((file, _section)) = input.split_once(":(") else {
-            continue; // an output section or a symbol
+        let Some((file, _section)) = input.trim_end().split_once(":(") else {
+            continue;
         };
         let Ok(size) = u64::from_str_radix(size, 16) else {
             continue;
@@ -198,6 +212,36 @@ MODULE__CTYPES_CFLAGS=-I/x
         assert_eq!(states.len(), 5);
         assert_eq!(states["_ctypes"], "yes");
         assert_eq!(states["_posixsubprocess"], "n/a");
+    }
+
+    /// Lines as wasm-ld writes them, C++ symbol lines included.
+    const MAP: &str = "    Addr      Off     Size Out     In      Symbol
+       -     b7f     42a3 CODE
+       -    b7cd5       21         /b/kiwi/modules/libkiwisolver._cext.a(cext.o):(_ZN10kiwisolver10Constraint5ReadyEv)
+       -    b7cd5       21                 kiwisolver::Constraint::Ready()
+       -    b7cf6       7f         /b/kiwi/modules/libkiwisolver._cext.a(cext.o):(_ZN10kiwisolver12_GLOBAL__N_118Constraint_deallocEPNS_10ConstraintE)
+       -    b7cf6       7f                 kiwisolver::(anonymous namespace)::Constraint_dealloc(kiwisolver::Constraint*)
+       -    b7d75      100         /b/link/main.o:(main)
+       -    b7d75      100                 main
+       -    b7e75        8         <internal>:(__wasm_call_ctors)
+";
+
+    #[test]
+    fn sums_input_sections_by_library_and_never_counts_a_symbol_line() {
+        let sizes = sizes_from_map(MAP, |path| {
+            Path::new(path)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        });
+        assert_eq!(
+            sizes,
+            [
+                ("main.o".to_string(), 0x100),
+                ("libkiwisolver._cext.a".to_string(), 0x21 + 0x7f),
+            ]
+        );
     }
 
     #[test]

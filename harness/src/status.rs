@@ -98,11 +98,11 @@ fn human_bytes(n: usize) -> String {
     }
 }
 
-/// What an indirect call type mismatch means in python.wasm. CPython tests
-/// the type before it calls an extension's methods, getters and setters
+/// What an indirect call type mismatch means in python.wasm. CPython
+/// tolerates one in the methods, getters, setters and type slots it calls
 /// (patch cpython/0004), so one that still traps came through another
 /// pointer.
-const BAD_SIGNATURE: &str = "indirect call type mismatch: a C function was called through a pointer of another type, which native code tolerates but WebAssembly does not (python.wasm tolerates it only where CPython calls an extension's methods, getters and setters; this call was elsewhere, the innermost frame made it)";
+const BAD_SIGNATURE: &str = "indirect call type mismatch: a C function was called through a pointer of another type, which native code tolerates but WebAssembly does not (python.wasm tolerates it where CPython calls an extension's methods, getters, setters and type slots; this call was made elsewhere, by the innermost frame)";
 
 /// Turns the error that ended a guest's `_start` into a [`Status`].
 /// `deadline_set` says whether an epoch interrupt means a timeout.

@@ -28,6 +28,19 @@ if not hasattr(os, "getuid"):
 _started = {}
 _outcome = {}
 
+
+def pytest_addoption(parser):
+    # The runner turns pytest's faulthandler plugin off (WASI has no
+    # signals to dump tracebacks on), so the options it declares would be
+    # unknown, and a configuration that sets them (aio-libs' pytest.ini)
+    # under `filterwarnings = error` would stop pytest with "Unknown config
+    # option". Declared here, they are accepted and do nothing.
+    for name in ("faulthandler_timeout", "faulthandler_exit_on_timeout"):
+        try:
+            parser.addini(name, "(ignored: faulthandler is off in python.wasm)", default="")
+        except ValueError:
+            pass  # the faulthandler plugin is loaded after all
+
 # pytest captures file descriptors by duplicating them (os.dup), which WASI
 # preview 1 cannot do: a test asking for these fixtures is skipped, as
 # upstream skips tests for what a platform lacks. (Left to fail, its setup

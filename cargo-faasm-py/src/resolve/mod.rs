@@ -229,8 +229,6 @@ impl<'i> Resolver<'i> {
     }
 
     fn resolve(mut self, config: &ProjectConfig, log: &mut Log) -> Result<Resolution> {
-        let configured: BTreeSet<String> =
-            config.all_packages().map(|p| normalize(&p.name)).collect();
         let mut queue: VecDeque<Wanted> = VecDeque::new();
         for p in config.all_packages() {
             queue.push_back(Wanted {
@@ -288,6 +286,14 @@ impl<'i> Resolver<'i> {
             .all_packages()
             .map(|p| (normalize(&p.name), &p.build_requires))
             .collect();
+        // A guest package the build compiles against (numpy's headers for
+        // pandas) must be built for the guest; one the guest gets as a
+        // pure-Python wheel is just a host tool to the build (`packaging`).
+        let built_for_guest: BTreeSet<String> = chosen
+            .values()
+            .filter(|p| p.kind != Kind::Wheel)
+            .map(|p| p.name.clone())
+            .collect();
         for name in &order {
             let package = chosen.get_mut(name).expect("chosen");
             let mut reqs: Vec<String> = std::mem::take(&mut package.build_requires);
@@ -295,7 +301,7 @@ impl<'i> Resolver<'i> {
             let mut host = Vec::new();
             for line in reqs {
                 for (dep, spec, extras) in applicable(&[line], &self.host_env, &[], name)? {
-                    if configured.contains(&dep) || order.contains(&dep) {
+                    if built_for_guest.contains(&dep) {
                         package.build_requires_guest.push(dep);
                     } else {
                         host.push(dep.clone());

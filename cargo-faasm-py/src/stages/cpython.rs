@@ -157,14 +157,20 @@ impl Stage for Cpython {
         for shim in LIBC_SHIMS.iter().chain([&MMAN_SHIM]) {
             fp.add_file("shim", &cx.layout.shims().join(shim))?;
         }
-        fingerprint_patches(cx.layout, CPYTHON, fp)
+        fingerprint_patches(cx.layout, CPYTHON, Some(&cx.guest.short_version()), fp)
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
         let build_python = host_python::python(&cx.output(&StageId::HostPython)?);
         let src = unpack(cx, CPYTHON, out, log)?;
-        apply_patches(cx.layout, CPYTHON, &src, log)?;
+        apply_patches(
+            cx.layout,
+            CPYTHON,
+            Some(&cx.guest.short_version()),
+            &src,
+            log,
+        )?;
         let build = out.join("build");
         fs::create_dir_all(&build)?;
         let Some(config_site) = CONFIG_SITES

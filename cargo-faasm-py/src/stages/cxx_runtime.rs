@@ -5,8 +5,13 @@
 //! The sources are LLVM's, as the pinned zig wheel carries them
 //! (`ziglang/lib/{libcxx,libcxxabi,libunwind}`: the same LLVM release as
 //! zig's clang); the installed headers are Debian's LLVM wasm32 libc++
-//! headers of that release, with their `__config_site` (single-threaded, no
-//! filesystem). Every C++ file the toolchain compiles gets wasm exceptions
+//! headers of that release, with their `__config_site` (no filesystem)
+//! changed in one respect: threads on, over pthreads. wasi-libc's
+//! single-threaded pthreads (with its thread emulation, so that
+//! `pthread_create` is declared; CPython's stub fails it with `EAGAIN`) give
+//! `std::mutex` and friends working single-threaded, and `std::thread` a
+//! `std::system_error` at run time, so C++ that only guards itself with a
+//! mutex compiles. Every C++ file the toolchain compiles gets wasm exceptions
 //! unless it asks for `-fno-exceptions`: clang's own default on wasm32
 //! compiles `try` but silently drops every `catch`. libunwind's two objects
 //! (the wasm unwinder and the `__cpp_exception` tag, which no LLVM source
@@ -34,12 +39,37 @@ const HEADERS_IN_DEB: &str = "usr/lib/llvm-22/include/wasm32-wasi/c++/v1";
 /// The LLVM release both the headers and zig's sources must be.
 const LIBCPP_VERSION: &str = "_LIBCPP_VERSION 220108";
 
-/// libc++'s sources for this configuration (threads and filesystem off,
+/// What every C++ file is compiled with: libc++'s thread support includes
+/// `<pthread.h>`, which declares `pthread_create` only with wasi-libc's
+/// thread emulation asked for.
+pub const THREADS: &str = "-D_WASI_EMULATED_PTHREAD";
+/// `__config_site` lines changed from Debian's: threads on, over pthreads.
+const CONFIG_THREADS: &[(&str, &str)] = &[
+    (
+        "#define _LIBCPP_HAS_THREADS 0",
+        "#define _LIBCPP_HAS_THREADS 1",
+    ),
+    (
+        "#define _LIBCPP_HAS_THREAD_API_PTHREAD 0",
+        "#define _LIBCPP_HAS_THREAD_API_PTHREAD 1",
+    ),
+];
+
+/// libc++'s sources for this configuration (threads on, filesystem off,
 /// random_device and localization on; `operator new` comes from
 /// libc++abi): relative to `libcxx/src`.
 const LIBCXX_SOURCES: &[&str] = &[
     "algorithm.cpp",
     "any.cpp",
+    "atomic.cpp",
+    "barrier.cpp",
+    "condition_variable.cpp",
+    "condition_variable_destructor.cpp",
+    "future.cpp",
+    "mutex.cpp",
+    "mutex_destructor.cpp",
+    "shared_mutex.cpp",
+    "thread.cpp",
     "bind.cpp",
     "call_once.cpp",
     "charconv.cpp",
@@ -109,15 +139,22 @@ const CPP_EXCEPTION_TAG: &str =
     ".globl __cpp_exception\n.tagtype __cpp_exception i32\n__cpp_exception:\n";
 
 /// A C++ program the stage compiles and links as its last step: throw,
-/// catch by base type, a destructor on the way.
-const SMOKE_TEST: &str = r#"#include <stdexcept>
+/// catch by base type, a destructor on the way; a mutex and a thread that
+/// cannot start.
+const SMOKE_TEST: &str = r#"#include <mutex>
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <thread>
 struct Guard { int *n; ~Guard() { ++*n; } };
 static int thrower(int *n) { Guard g{n}; throw std::out_of_range(std::to_string(*n)); }
+static std::recursive_mutex lock;
 int main() {
     int n = 0;
-    try { thrower(&n); } catch (const std::logic_error &) { return n == 1 ? 0 : 2; }
-    return 1;
+    try { thrower(&n); } catch (const std::logic_error &) { n += 10; }
+    std::lock_guard<std::recursive_mutex> guard(lock);
+    try { std::thread([] {}).join(); } catch (const std::system_error &) { n += 100; }
+    return n;
 }
 "#;
 
@@ -158,7 +195,7 @@ impl Stage for CxxRuntime {
                 &format!(
                     "exec '{}' --driver-mode=g++ {} \"$@\"",
                     tc.tool("clang").display(),
-                    EXCEPTIONS.join(" ")
+                    EXCEPTIONS.join(" ") + " " + THREADS
                 ),
             )
             .map(|()| log.note(&format!("using the C++ runtime of {}", sdk.display())))?,
@@ -193,6 +230,7 @@ fn build_runtime(
     }
     fs::rename(debs.join(HEADERS_IN_DEB), &headers)?;
     fs::remove_dir_all(&debs)?;
+    enable_threads(&headers.join("__config_site"))?;
     // cxxabi.h comes with libc++abi's sources (Debian ships it in another
     // package, byte-identical).
     for header in ["cxxabi.h", "__cxxabi_config.h"] {
@@ -214,7 +252,7 @@ fn build_runtime(
     }
 
     let include = |dir: &str| format!("-I{}", llvm.join(dir).display());
-    let mut base: Vec<String> = ["-O2", "-DNDEBUG"].map(String::from).to_vec();
+    let mut base: Vec<String> = ["-O2", "-DNDEBUG", THREADS].map(String::from).to_vec();
     base.extend(EXCEPTIONS.iter().map(|f| f.to_string()));
     let mut cxx_base = base.clone();
     cxx_base.extend([
@@ -300,13 +338,30 @@ fn build_runtime(
     write_script(
         &clang_cxx(out),
         &format!(
-            "exec '{}' --driver-mode=g++ -nostdinc++ -isystem '{}' -L '{}' {} \"$@\"",
+            "exec '{}' --driver-mode=g++ -nostdinc++ -isystem '{}' -L '{}' {} {THREADS} \"$@\"",
             tc.tool("clang").display(),
             headers.display(),
             out.join("lib").display(),
             EXCEPTIONS.join(" ")
         ),
     )
+}
+
+/// Turns Debian's single-threaded `__config_site` into one with threads
+/// over pthreads ([`CONFIG_THREADS`]).
+fn enable_threads(config_site: &Path) -> Result<()> {
+    let mut text = fs::read_to_string(config_site)?;
+    for (from, to) in CONFIG_THREADS {
+        if !text.contains(from) {
+            bail!(
+                "{} has no `{from}`: not the configuration this recipe knows",
+                config_site.display()
+            );
+        }
+        text = text.replace(from, to);
+    }
+    fs::write(config_site, text)?;
+    Ok(())
 }
 
 /// Compiles and links a program that throws and catches, so a broken
@@ -316,8 +371,16 @@ fn smoke_test(clang_cxx: &Path, out: &Path, log: &mut Log) -> Result<()> {
     let dir = out.join("smoke");
     fs::create_dir_all(&dir)?;
     fs::write(dir.join("throw.cpp"), SMOKE_TEST)?;
+    // The thread emulation's `pthread_create`, which python.wasm has from
+    // CPython's stubs.
     Cmd::new(clang_cxx)
-        .args(["-O2", "throw.cpp", "-o", "throw.wasm"])
+        .args([
+            "-O2",
+            "throw.cpp",
+            "-o",
+            "throw.wasm",
+            "-lwasi-emulated-pthread",
+        ])
         .cwd(&dir)
         .run(log)
 }

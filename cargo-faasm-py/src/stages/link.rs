@@ -31,9 +31,10 @@ const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
 pub const WRAPPED: &[&str] = &["Py_FinalizeEx", "Py_Exit"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
-/// libraries define: the loader that lets ctypes open the program, and the
-/// entry point that starts CPython or resumes a snapshot of it.
-const PROGRAM_SHIMS: &[&str] = &["dlfcn-program.c", "python-main.c"];
+/// libraries define: the loader that lets ctypes open the program, the
+/// entry point that starts CPython or resumes a snapshot of it, and the
+/// pthread functions CPython's stubs leave out.
+const PROGRAM_SHIMS: &[&str] = &["dlfcn-program.c", "python-main.c", "pthread-stubs.c"];
 /// The program's `main`, in C++: it reports uncaught C++ exceptions.
 const PROGRAM_MAIN: &str = "main-uncaught-exceptions.cpp";
 /// wasi-libc leaves long double out of printf/scanf unless asked; numpy

@@ -65,13 +65,13 @@ impl Stage for Openblas {
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("openblas", &cx.pins.get("openblas")?.sha256);
-        fingerprint_patches(cx.layout, "openblas", fp)
+        fingerprint_patches(cx.layout, "openblas", None, fp)
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
         let src = unpack(cx, "openblas", out, log)?;
-        apply_patches(cx.layout, "openblas", &src, log)?;
+        apply_patches(cx.layout, "openblas", None, &src, log)?;
         let make = |target: &str| {
             Cmd::new("make")
                 .arg(format!("-j{}", cx.jobs))

@@ -97,22 +97,49 @@ pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// The patch files for one upstream source (`third-party/patches/<name>/`),
-/// in the order they apply.
-pub fn patches(layout: &Layout, name: &str) -> Result<Vec<PathBuf>> {
-    crate::plan::patch_files(&layout.patches().join(name))
+/// in the order they apply. With `version` (CPython's `3.14`), a patch of
+/// the same name in the subdirectory `<version>/` replaces the common one:
+/// the same change, for that release's code.
+pub fn patches(layout: &Layout, name: &str, version: Option<&str>) -> Result<Vec<PathBuf>> {
+    let dir = layout.patches().join(name);
+    let mut by_name: std::collections::BTreeMap<std::ffi::OsString, PathBuf> =
+        crate::plan::patch_files(&dir)?
+            .into_iter()
+            .filter_map(|p| Some((p.file_name()?.to_owned(), p)))
+            .collect();
+    if let Some(version) = version {
+        for patch in crate::plan::patch_files(&dir.join(version))? {
+            if let Some(file) = patch.file_name() {
+                by_name.insert(file.to_owned(), patch);
+            }
+        }
+    }
+    Ok(by_name.into_values().collect())
 }
 
-/// Adds every patch of `name` to a stage's fingerprint.
-pub fn fingerprint_patches(layout: &Layout, name: &str, fp: &mut Fingerprint) -> Result<()> {
-    for patch in patches(layout, name)? {
+/// Adds every patch of `name` (for `version`) to a stage's fingerprint.
+pub fn fingerprint_patches(
+    layout: &Layout,
+    name: &str,
+    version: Option<&str>,
+    fp: &mut Fingerprint,
+) -> Result<()> {
+    for patch in patches(layout, name, version)? {
         fp.add_file("patch", &patch)?;
     }
     Ok(())
 }
 
-/// Applies every patch of `name` to the unpacked source tree `src`.
-pub fn apply_patches(layout: &Layout, name: &str, src: &Path, log: &mut Log) -> Result<()> {
-    apply_patch_files(&patches(layout, name)?, src, log)
+/// Applies every patch of `name` (for `version`) to the unpacked source
+/// tree `src`.
+pub fn apply_patches(
+    layout: &Layout,
+    name: &str,
+    version: Option<&str>,
+    src: &Path,
+    log: &mut Log,
+) -> Result<()> {
+    apply_patch_files(&patches(layout, name, version)?, src, log)
 }
 
 /// Applies `patches`, in order, to the source tree `src`.

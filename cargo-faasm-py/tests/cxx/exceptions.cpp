@@ -4,7 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 static int failures = 0;
@@ -97,5 +100,25 @@ int main(int argc, char **argv) {
         }
     }
     check("many_throws", sum == 49995000L && std::uncaught_exceptions() == 0);
+
+    // Threads: code that guards itself with mutexes runs single-threaded;
+    // starting a thread fails at run time, as std::system_error.
+    {
+        // (Not a recursive mutex: wasi-libc's single-threaded stubs refuse
+        // to lock one twice; python.wasm has CPython's stubs instead.)
+        static std::mutex lock;
+        std::lock_guard<std::mutex> guard(lock);
+        static std::once_flag once;
+        int calls = 0;
+        std::call_once(once, [&] { ++calls; });
+        std::call_once(once, [&] { ++calls; });
+        check("mutex_and_call_once", calls == 1);
+    }
+    try {
+        std::thread([] {}).join();
+        check("thread_start_fails", false, "a thread started");
+    } catch (const std::system_error &e) {
+        check("thread_start_fails", e.code() == std::errc::resource_unavailable_try_again);
+    }
     return failures;
 }

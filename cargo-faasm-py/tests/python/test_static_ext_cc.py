@@ -57,27 +57,44 @@ class Setuptools(unittest.TestCase):
 
     def test_build_ext_records_each_extension_it_builds(self):
         class BuildExt:
+            package = "pkg"
+
             def get_ext_fullpath(self, name):
                 return "/s/bin/" + name.replace(".", "/") + SUFFIX
 
             def get_ext_fullname(self, name):
-                return "pkg." + name
+                return self.package + "." + name
 
-            def build_extension(self, ext):
-                return "built " + ext.name
-
-        class Ext:
-            name = "sub._x"
+        class Custom(BuildExt):
+            # A package's own build_extension that never calls the base's.
+            def build_extension(self, ext_name):
+                return self.get_ext_fullpath(ext_name)
 
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "extensions.json")
+            path = os.path.join(d, w.EXTENSIONS_FILE)
             w.record_extensions(BuildExt, path)
             w.record_extensions(BuildExt, path)  # a second hook is a no-op
-            self.assertEqual(BuildExt().build_extension(Ext()), "built sub._x")
-            config = {"wrap_dir": d}
-            os.rename(path, os.path.join(d, w.EXTENSIONS_FILE))
-            index = w.load_index(config)
+            self.assertEqual(Custom().build_extension("sub._x"), "/s/bin/sub/_x" + SUFFIX)
+            index = w.load_index({"wrap_dir": d})
             self.assertEqual(w.module_of(index, "/s/bin/sub/_x" + SUFFIX, SUFFIX), "pkg.sub._x")
+
+    def test_the_hook_patches_setuptools_when_it_is_imported(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, w.EXTENSIONS_FILE)
+            code = (
+                "import static_ext_cc, sys\n"
+                "static_ext_cc.setuptools_hook()\n"
+                "try:\n"
+                "    from setuptools.command.build_ext import build_ext\n"
+                "except ImportError:\n"
+                "    sys.exit(0)\n"
+                "assert build_ext.get_ext_fullpath._faasm_py\n"
+            )
+            env = dict(os.environ, FAASM_PY_EXTENSIONS=path)
+            import subprocess
+            import sys
+            done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 0, done.stderr)
 
 
 class Meson(unittest.TestCase):

@@ -77,3 +77,30 @@ def test_through_other_callers():
     c = Counter()
     assert list(map(Counter.bump, [c, c])) == [1, 2]
     assert getattr(c, "value") == 2
+
+
+def test_init_and_repr_slots_declared_with_other_parameters():
+    assert [repr(Counter(i)) for i in range(3)] == ["Counter(0)", "Counter(1)", "Counter(2)"]
+    with pytest.raises(TypeError):
+        Counter("x")
+
+
+def test_the_collector_clears_cycles_through_a_clear_that_returns_nothing():
+    import gc
+    import weakref
+
+    class Sub(Counter):
+        pass
+
+    # A cycle of the C type, and one of a Python subclass (whose tp_clear
+    # calls the C type's).
+    a, b = Counter(1), Counter(2)
+    a.link, b.link = b, a
+    del a, b
+    assert gc.collect() >= 2
+    c, d = Sub(3), Sub(4)
+    c.link, d.link = d, c
+    alive = weakref.ref(c)
+    del c, d
+    gc.collect()
+    assert alive() is None

@@ -213,23 +213,25 @@ HOOKED = ("setuptools.command.build_ext", "distutils.command.build_ext",
 
 
 def record_extensions(cls, path):
-    """Makes the `build_ext` class `cls` record, for each extension it
-    builds, the file it links and the extension's dotted name into `path`."""
-    original = cls.__dict__.get("build_extension")
+    """Makes the `build_ext` class `cls` record, for each extension whose
+    output file it names (every `build_extension`, the package's own
+    included, asks `get_ext_fullpath`), that file and the extension's dotted
+    name into `path`."""
+    original = cls.__dict__.get("get_ext_fullpath")
     if original is None or getattr(original, "_faasm_py", False):
         return
 
-    def build_extension(self, ext):
-        built = os.path.abspath(self.get_ext_fullpath(ext.name))
+    def get_ext_fullpath(self, ext_name):
+        built = original(self, ext_name)
         with _lock:
             known = load_json(path)
-            known[built] = self.get_ext_fullname(ext.name)
+            known[os.path.abspath(built)] = self.get_ext_fullname(ext_name)
             with open(path, "w") as f:
                 json.dump(known, f, indent=1)
-        return original(self, ext)
+        return built
 
-    build_extension._faasm_py = True
-    cls.build_extension = build_extension
+    get_ext_fullpath._faasm_py = True
+    cls.get_ext_fullpath = get_ext_fullpath
 
 
 class _AfterImport:
