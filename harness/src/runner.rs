@@ -430,6 +430,55 @@ pub fn run_suite(
     }
 }
 
+/// Runs every module of `plan` on `jobs` threads for reference (the native
+/// side of `--native`): no trials and no libtest verdict, because a
+/// reference is counted beside the gated run, never judged on its own (a
+/// native module failing where the guest's baseline expects a pass is a
+/// fact to show, not a failed test run). Prints one line when done.
+pub fn run_reference(plan: Arc<Plan>, interp: Arc<Interpreter>, jobs: usize) -> SuiteRun {
+    let started = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(plan.modules.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, plan.modules.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(module) = plan.modules.get(i) else {
+                        break;
+                    };
+                    let began = Instant::now();
+                    let result = run_module(&plan, &interp, module).unwrap_or_else(|err| {
+                        did_not_run(module, &format!("{err:#}"), began.elapsed())
+                    });
+                    let mut results = results.lock().unwrap_or_else(|e| e.into_inner());
+                    results.push(result);
+                    let (done, total) = (results.len(), plan.modules.len());
+                    if total >= 20 && done % total.div_ceil(10) == 0 && done < total {
+                        println!(
+                            "reference run: {done}/{total} modules ({:.0}s)",
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
+                }
+            });
+        }
+    });
+    let mut modules = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    modules.sort_by(|a, b| a.module.cmp(&b.module));
+    let wall = started.elapsed();
+    println!(
+        "reference run: {} modules in {:.2}s (counts below, beside the guest's)",
+        modules.len(),
+        wall.as_secs_f64()
+    );
+    SuiteRun {
+        suite: plan.suite.name.clone(),
+        modules,
+        wall,
+    }
+}
+
 /// A module's cases that fail although the baseline expects them to pass.
 pub fn module_regressions(result: &ModuleResult, baseline: &Baseline) -> Vec<String> {
     judge_cases(&result.cases, baseline)

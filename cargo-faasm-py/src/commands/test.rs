@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use fs_err as fs;
 use harness::GuestLayout;
-use harness::runner::{Interpreter, Plan, run_suite};
+use harness::runner::{Interpreter, Plan, run_reference, run_suite};
 use harness::suite::{Baseline, SuiteDef, gate, report};
 
 use super::{build_quietly, isolated_python, jobs};
@@ -119,7 +119,7 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
             Some(native_plan) => {
                 ui.info(&format!("suite {name}: the same selection natively"));
                 let interp = native_interpreter(layout, &guest)?;
-                let run = run_suite(Arc::new(native_plan), interp, baseline.clone(), jobs);
+                let run = run_reference(Arc::new(native_plan), interp, jobs);
                 let verdict = gate::judge(&run, &baseline);
                 Some((run, verdict))
             }
