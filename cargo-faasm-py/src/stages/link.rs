@@ -26,10 +26,6 @@ use crate::symbols;
 /// (`__wrap_Py_FinalizeEx`, `__wrap_Py_Exit`): a run of the snapshot ends
 /// without tearing the interpreter down.
 const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
-/// The functions whose calls go to python-main.c's `__wrap_` versions
-/// (`-Wl,--wrap=`). The linker only redirects calls between object files, so
-/// the cpython stage keeps the object defining them apart from its callers.
-pub const WRAPPED: &[&str] = &["Py_FinalizeEx", "Py_Exit"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program, the
@@ -139,7 +135,11 @@ impl Stage for Link {
         Cmd::new(tc.tool("clang++"))
             .args(&cpython.ldflags)
             .args(LINK_FLAGS)
-            .args(WRAPPED.iter().map(|f| format!("-Wl,--wrap={f}")))
+            .args(
+                CpythonBuild::WRAPPED
+                    .iter()
+                    .map(|f| format!("-Wl,--wrap={f}")),
+            )
             .arg("-o")
             .arg(&tmp)
             .args(&objects)
