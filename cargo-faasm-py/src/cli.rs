@@ -160,7 +160,7 @@ pub struct TestArgs {
 fn stage_help() -> String {
     format!(
         "The stage to build, with the stages it needs [default: all].\n\nStages, in order: {}; each package of third-party/sources.toml is a stage of its own (named after it, between cpython and link).",
-        crate::pipeline::StageId::builtin_names()
+        crate::stage_id::StageId::builtin_names()
     )
 }
 
@@ -241,7 +241,7 @@ mod help_tests {
             .expect("build")
             .render_long_help()
             .to_string();
-        for stage in crate::pipeline::StageId::BUILTIN {
+        for stage in crate::stage_id::StageId::BUILTIN {
             assert!(help.contains(stage.name()), "{stage} missing from:\n{help}");
         }
     }

@@ -39,6 +39,14 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The linked interpreter: the file the link stage writes and publishes.
+    pub const PYTHON_WASM: &str = "python.wasm";
+    /// python.wasm pre-initialised: the file the snapshot stage writes and
+    /// publishes, and the module `run` and `test` load.
+    pub const SNAPSHOT_WASM: &str = "python-snapshot.wasm";
+    /// The module report: the file the link stage writes and publishes.
+    pub const MODULE_REPORT: &str = "modules.json";
+
     /// Finds the project and its target directory through `cargo
     /// metadata` (from `manifest_path`, else from the current directory
     /// up; remembered in `<cache>/projects`, see [`crate::cargo_project`]);
@@ -150,15 +158,15 @@ impl Layout {
     }
     /// The linked interpreter (a link to the link stage's output).
     pub fn python_wasm(&self) -> PathBuf {
-        self.out().join("python.wasm")
+        self.out().join(Self::PYTHON_WASM)
     }
     /// python.wasm pre-initialised (a link to the snapshot stage's output).
     pub fn python_snapshot_wasm(&self) -> PathBuf {
-        self.out().join(crate::stages::snapshot::FILE)
+        self.out().join(Self::SNAPSHOT_WASM)
     }
     /// Which extension modules python.wasm has, and why others are missing.
     pub fn module_report(&self) -> PathBuf {
-        self.out().join("modules.json")
+        self.out().join(Self::MODULE_REPORT)
     }
     /// The tree the guest sees read-only (a link to the runtime stage's output).
     pub fn runtime(&self) -> PathBuf {

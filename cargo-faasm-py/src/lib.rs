@@ -24,6 +24,7 @@ pub mod plan;
 pub mod process;
 pub mod project;
 pub mod resolve;
+pub mod stage_id;
 pub mod stages;
 pub mod symbols;
 pub mod ui;

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use crate::layout::Layout;
 use crate::lock::{Kind, LockedFile, Resolution};
 use crate::pins::{Artifact, Pins, Source};
-use crate::pipeline::StageId;
 use crate::project::{CLibrary, PackageSpec, ProjectConfig, normalize};
+use crate::stage_id::StageId;
 
 /// A package's build system, as far as this tool drives it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,11 @@
-//! `cargo faasm-py build [STAGE]` and `fetch`.
+//! `cargo faasm-py build [STAGE]` and `fetch`, and the build that `run`,
+//! `test` and `clean --stale` start with.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{Inputs, context, inputs};
+use super::inputs::{Inputs, context, inputs};
 use crate::cli::Global;
 use crate::layout::Layout;
 use crate::module_report::Report;
@@ -65,4 +66,36 @@ pub fn build_inputs<T>(
     let _lock = pipeline::lock_builds(layout, ui)?;
     pipeline::run(&cx, &plan, ui)?;
     then(&cx)
+}
+
+/// Ui that stays quiet about stages already up to date (for `run` and
+/// `test`, which build first).
+fn quiet_when_fresh(ui: &Ui) -> Ui {
+    Ui {
+        show_fresh: false,
+        ..ui.clone()
+    }
+}
+
+/// Brings every stage up to date, quietly when nothing is stale; returns
+/// the inputs, and each built package's source tree (where its own tests
+/// are).
+pub fn build_quietly(
+    layout: &Layout,
+    global: &Global,
+    ui: &Ui,
+) -> Result<(
+    Inputs,
+    std::collections::BTreeMap<String, std::path::PathBuf>,
+)> {
+    let inputs = inputs(layout, global)?;
+    let sources = build_inputs(layout, &inputs, global, None, &quiet_when_fresh(ui), |cx| {
+        inputs
+            .plan
+            .packages
+            .iter()
+            .map(|p| Ok((p.name.clone(), cx.output_of(&p.stage()?)?.join("src"))))
+            .collect()
+    })?;
+    Ok((inputs, sources))
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use fs_err as fs;
 
-use super::build_then;
+use super::build::build_then;
 use crate::cli::Global;
 use crate::layout::Layout;
 use crate::pipeline::lock_builds;

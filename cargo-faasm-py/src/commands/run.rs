@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 
-use super::{Modules, build_quietly, load_python};
+use super::build::build_quietly;
+use super::python::{Modules, load_python};
 use crate::cli::{Global, RunArgs};
 use crate::layout::Layout;
 use crate::ui::Ui;

@@ -11,7 +11,9 @@ use harness::GuestLayout;
 use harness::runner::{Interpreter, Plan, run_reference, run_suite};
 use harness::suite::{Baseline, SuiteDef, gate, report};
 
-use super::{build_quietly, isolated_python, jobs};
+use super::build::build_quietly;
+use super::inputs::jobs;
+use super::python::isolated_python;
 use crate::cli::{Global, TestArgs};
 use crate::layout::Layout;
 use crate::plan::BuildPlan;

@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use fs_err as fs;
 
 use super::toolchain::{TARGET, Toolchain};
-use super::util::{configure_and_install, make, unpack};
+use super::util::{make, unpack};
 use crate::digest::Fingerprint;
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
@@ -25,6 +25,30 @@ fn common_inputs(cx: &StageContext, artifact: &str, fp: &mut Fingerprint) -> Res
 
 fn toolchain(cx: &StageContext) -> Result<Toolchain> {
     Ok(Toolchain::at(&cx.output(&StageId::Toolchain)?))
+}
+
+/// An autotools library for wasm32: `configure ARGS` (with the
+/// toolchain's `CC` … and `CFLAGS`) and `make install`, in its source tree.
+fn configure_and_install(
+    cx: &StageContext,
+    tc: &Toolchain,
+    src: &Path,
+    args: &[String],
+    cflags: &str,
+    log: &mut Log,
+) -> Result<()> {
+    log.step("configure");
+    tc.configure_env(Cmd::new("./configure"))
+        .args(args)
+        .env("CFLAGS", cflags)
+        .cwd(src)
+        .run(log)?;
+    log.step("make install");
+    tc.configure_env(Cmd::new("make"))
+        .arg(format!("-j{}", cx.jobs))
+        .arg("install")
+        .cwd(src)
+        .run(log)
 }
 
 /// The `zlib` stage.

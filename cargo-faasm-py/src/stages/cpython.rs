@@ -109,6 +109,12 @@ pub struct CpythonBuild {
 }
 
 impl CpythonBuild {
+    /// The functions whose calls the link sends to python-main.c's
+    /// `__wrap_` versions (`-Wl,--wrap=`). The linker only redirects calls
+    /// between object files, so this stage keeps the object defining them
+    /// apart from its callers (`FOLDED_APART`).
+    pub const WRAPPED: &[&str] = &["Py_FinalizeEx", "Py_Exit"];
+
     /// libpython and every archive CPython links with (`-lz` found
     /// through the `-L` directories before it; system libraries are not).
     pub fn archives(&self) -> Vec<PathBuf> {
@@ -276,7 +282,7 @@ impl Stage for Cpython {
 }
 
 /// Members of CPython's archives that are folded on their own: they define
-/// the functions the link wraps ([`super::link::WRAPPED`]), and a call from
+/// the functions the link wraps ([`CpythonBuild::WRAPPED`]), and a call from
 /// inside the same object could not be redirected.
 const FOLDED_APART: &[&str] = &["pylifecycle.o"];
 
@@ -327,7 +333,7 @@ fn fold_bitcode(tc: &Toolchain, archive: &Path, log: &mut Log) -> Result<()> {
     let folded = work.join("folded.o");
     wasm_ld_relocatable(tc, &[rest], &folded, log)?;
     let defined = crate::symbols::defined_globals(&fs::read(&folded)?)?;
-    if let Some(wrapped) = super::link::WRAPPED
+    if let Some(wrapped) = CpythonBuild::WRAPPED
         .iter()
         .find(|f| defined.iter().any(|d| d == *f))
     {

@@ -19,12 +19,12 @@
 //! `LIBCXXABI_STATICALLY_LINK_UNWINDER_IN_STATIC_LIBRARY` does, so the
 //! driver's own `-lc++abi` brings them in and no link line needs more.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::toolchain::{Toolchain, wasi_sdk_path};
+use super::toolchain::{Toolchain, clang_cxx, wasi_sdk_path};
 use super::util::{publish_link, write_script};
 use crate::digest::Fingerprint;
 use crate::pipeline::{Stage, StageContext, StageId};
@@ -160,11 +160,6 @@ int main() {
 
 /// The `cxx-runtime` stage.
 pub struct CxxRuntime;
-
-/// `bin/clang++` in the stage output.
-pub fn clang_cxx(out: &Path) -> PathBuf {
-    out.join("bin/clang++")
-}
 
 impl Stage for CxxRuntime {
     fn id(&self) -> StageId {

@@ -14,6 +14,7 @@ use super::toolchain::Toolchain;
 use super::util::{publish_link, save_json};
 use crate::digest::Fingerprint;
 use crate::inittab::{self, Entry};
+use crate::layout::Layout;
 use crate::module_report::{self, Report};
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
@@ -25,10 +26,6 @@ use crate::symbols;
 /// (`__wrap_Py_FinalizeEx`, `__wrap_Py_Exit`): a run of the snapshot ends
 /// without tearing the interpreter down.
 const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
-/// The functions whose calls go to python-main.c's `__wrap_` versions
-/// (`-Wl,--wrap=`). The linker only redirects calls between object files, so
-/// the cpython stage keeps the object defining them apart from its callers.
-pub const WRAPPED: &[&str] = &["Py_FinalizeEx", "Py_Exit"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program, the
@@ -132,13 +129,19 @@ impl Stage for Link {
             log,
         )?);
         log.step("link python.wasm");
+        let tmp = format!("{}.tmp", Layout::PYTHON_WASM);
         // The C++ driver, so that packages' C++ code gets libc++ and
         // libc++abi (with the unwinder).
         Cmd::new(tc.tool("clang++"))
             .args(&cpython.ldflags)
             .args(LINK_FLAGS)
-            .args(WRAPPED.iter().map(|f| format!("-Wl,--wrap={f}")))
-            .args(["-o", "python.wasm.tmp"])
+            .args(
+                CpythonBuild::WRAPPED
+                    .iter()
+                    .map(|f| format!("-Wl,--wrap={f}")),
+            )
+            .arg("-o")
+            .arg(&tmp)
             .args(&objects)
             .args(manifests.iter().flat_map(|m| m.archives()))
             .arg(&cpython.libpython)
@@ -147,7 +150,7 @@ impl Stage for Link {
             .args(EXTRA_LIBS)
             .cwd(out)
             .run(log)?;
-        fs::rename(out.join("python.wasm.tmp"), out.join("python.wasm"))?;
+        fs::rename(out.join(&tmp), out.join(Layout::PYTHON_WASM))?;
 
         log.step("module report");
         let map = fs::read_to_string(out.join("python.map"))?;
@@ -170,11 +173,11 @@ impl Stage for Link {
         });
         let packages = entries.into_iter().map(|e| e.module).collect();
         let report = Report::new(&cpython.module_states, packages, sizes);
-        save_json(&out.join("modules.json"), &report)
+        save_json(&out.join(Layout::MODULE_REPORT), &report)
     }
 
     fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(&out.join("modules.json"), &cx.layout.module_report())?;
-        publish_link(&out.join("python.wasm"), &cx.layout.python_wasm())
+        publish_link(&out.join(Layout::MODULE_REPORT), &cx.layout.module_report())?;
+        publish_link(&out.join(Layout::PYTHON_WASM), &cx.layout.python_wasm())
     }
 }

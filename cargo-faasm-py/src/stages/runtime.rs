@@ -13,6 +13,7 @@ use super::cpython::CpythonBuild;
 use super::host_python;
 use super::util::{publish_link, unzip};
 use crate::digest::Fingerprint;
+use crate::layout::Layout;
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
@@ -64,7 +65,7 @@ impl Stage for Runtime {
         if let Some(bin) = exe.parent() {
             fs::create_dir_all(bin)?;
         }
-        let wasm = cx.output(&StageId::Link)?.join("python.wasm");
+        let wasm = cx.output(&StageId::Link)?.join(Layout::PYTHON_WASM);
         if std::fs::hard_link(&wasm, &exe).is_err() {
             fs::copy(&wasm, &exe)?;
         }

@@ -12,11 +12,9 @@ use fs_err as fs;
 
 use super::util::publish_link;
 use crate::digest::Fingerprint;
+use crate::layout::Layout;
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::Log;
-
-/// The file the stage writes, and the name `run` and `test` load.
-pub const FILE: &str = "python-snapshot.wasm";
 
 /// The `snapshot` stage.
 pub struct Snapshot {
@@ -47,7 +45,7 @@ impl Stage for Snapshot {
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
-        let wasm_path = cx.output(&StageId::Link)?.join("python.wasm");
+        let wasm_path = cx.output(&StageId::Link)?.join(Layout::PYTHON_WASM);
         let wasm = fs::read(&wasm_path)?;
         let runtime = cx.output(&StageId::Runtime)?;
         let engine = harness::Engine::new(harness::EngineOptions::default())?;
@@ -89,13 +87,16 @@ impl Stage for Snapshot {
                 ));
             }
         }
-        let tmp = out.join(format!("{FILE}.tmp"));
+        let tmp = out.join(format!("{}.tmp", Layout::SNAPSHOT_WASM));
         fs::write(&tmp, &snapshot.wasm)?;
-        fs::rename(&tmp, out.join(FILE))?;
+        fs::rename(&tmp, out.join(Layout::SNAPSHOT_WASM))?;
         Ok(())
     }
 
     fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(&out.join(FILE), &cx.layout.python_snapshot_wasm())
+        publish_link(
+            &out.join(Layout::SNAPSHOT_WASM),
+            &cx.layout.python_snapshot_wasm(),
+        )
     }
 }

@@ -49,7 +49,7 @@ impl Toolchain {
     pub fn with_cxx(out: &Path, cxx_runtime_out: &Path) -> Self {
         Self {
             bin: out.join("bin"),
-            clang_cxx: Some(super::cxx_runtime::clang_cxx(cxx_runtime_out)),
+            clang_cxx: Some(clang_cxx(cxx_runtime_out)),
         }
     }
 
@@ -174,6 +174,12 @@ impl Stage for ToolchainStage {
     fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
         publish_link(out, &cx.layout.toolchain())
     }
+}
+
+/// `bin/clang++` in the `cxx-runtime` stage's output `out`: where that
+/// stage writes it and [`Toolchain::with_cxx`] finds it.
+pub fn clang_cxx(out: &Path) -> PathBuf {
+    out.join("bin/clang++")
 }
 
 /// `$WASI_SDK_PATH`: a wasi-sdk to use instead of zig and Debian's sysroot.

@@ -1,6 +1,6 @@
-//! Small steps shared by stages: unpacking, patching, running make and
-//! configure, publishing links, reading and writing the JSON files stages
-//! hand each other.
+//! Small steps shared by stages: unpacking, patching, running make,
+//! publishing links, reading and writing the JSON files stages hand each
+//! other.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,6 @@ use crate::digest::Fingerprint;
 use crate::layout::Layout;
 use crate::pipeline::StageContext;
 use crate::process::{Cmd, Log};
-use crate::stages::toolchain::Toolchain;
 
 /// Unpacks a tarball into `dest`, dropping its top directory.
 fn untar(tarball: &Path, dest: &Path, log: &mut Log) -> Result<()> {
@@ -52,30 +51,6 @@ pub fn make(cx: &StageContext, dir: &Path, targets: &[&str], log: &mut Log) -> R
         .arg(format!("-j{}", cx.jobs))
         .args(targets)
         .cwd(dir)
-        .run(log)
-}
-
-/// An autotools library for wasm32: `configure ARGS` (with the
-/// toolchain's `CC` … and `CFLAGS`) and `make install`, in its source tree.
-pub fn configure_and_install(
-    cx: &StageContext,
-    tc: &Toolchain,
-    src: &Path,
-    args: &[String],
-    cflags: &str,
-    log: &mut Log,
-) -> Result<()> {
-    log.step("configure");
-    tc.configure_env(Cmd::new("./configure"))
-        .args(args)
-        .env("CFLAGS", cflags)
-        .cwd(src)
-        .run(log)?;
-    log.step("make install");
-    tc.configure_env(Cmd::new("make"))
-        .arg(format!("-j{}", cx.jobs))
-        .arg("install")
-        .cwd(src)
         .run(log)
 }
 

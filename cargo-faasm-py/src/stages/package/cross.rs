@@ -9,13 +9,15 @@ use anyhow::{Context as _, Result};
 use fs_err as fs;
 use harness::guest::HOST_PLATFORM;
 
-use super::STATIC_EXT_CC;
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::Log;
 use crate::stages::cpython::CpythonBuild;
 use crate::stages::toolchain::Toolchain;
 use crate::stages::util::{files_under, unzip, write_script};
+
+/// The compiler wrapper that turns extension modules into archives.
+pub const STATIC_EXT_CC: &str = include_str!("static_ext_cc.py");
 
 /// The emulations CPython's configure enables for WASI; headers check
 /// them. And wasi-libc's pthread emulation, so that C code which only
@@ -120,6 +122,18 @@ pub fn write_target_python(
         &format!("{exports}exec '{}' \"$@\"", python.display()),
     )?;
     Ok(path)
+}
+
+/// `-I`/`-L` flags for the C libraries `package` is built against.
+pub fn library_flags(cx: &StageContext, package: &Package) -> Result<(String, String)> {
+    let mut includes = Vec::new();
+    let mut libs = Vec::new();
+    for lib in &package.c_libraries {
+        let dir = cx.output(lib)?;
+        includes.push(format!("-I{}", dir.join("include").display()));
+        libs.push(format!("-L{}", dir.join("lib").display()));
+    }
+    Ok((includes.join(" "), libs.join(" ")))
 }
 
 /// Compiles the package's shims into one archive.

@@ -11,7 +11,8 @@ use fs_err as fs;
 use super::cross::{
     WASI_DEFINES, build_shims, guest_build_deps_view, write_target_python, write_wrapper,
 };
-use super::{Manifest, modules};
+use super::manifest::Manifest;
+use super::modules;
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::{Cmd, Log};

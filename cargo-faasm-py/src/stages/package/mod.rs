@@ -27,9 +27,6 @@ use crate::process::{Cmd, Log};
 use crate::stages::build_tools;
 use crate::stages::util::{apply_patch_files, files_under, unpack};
 
-/// The compiler wrapper that turns extension modules into archives.
-const STATIC_EXT_CC: &str = include_str!("static_ext_cc.py");
-
 /// One package's stage.
 pub struct PackageStage {
     package: Package,
@@ -76,7 +73,7 @@ impl Stage for PackageStage {
             include_str!("../../namespace.rs"),
             include_str!("pep517.rs"),
             include_str!("../build_tools.rs"),
-            STATIC_EXT_CC,
+            cross::STATIC_EXT_CC,
         ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
@@ -130,18 +127,6 @@ impl Stage for PackageStage {
             Backend::Pep517(backend) => pep517::build(cx, &self.package, backend, &src, out, log),
         }
     }
-}
-
-/// `-I`/`-L` flags for the C libraries `package` is built against.
-pub(crate) fn library_flags(cx: &StageContext, package: &Package) -> Result<(String, String)> {
-    let mut includes = Vec::new();
-    let mut libs = Vec::new();
-    for lib in &package.c_libraries {
-        let dir = cx.output(lib)?;
-        includes.push(format!("-I{}", dir.join("include").display()));
-        libs.push(format!("-L{}", dir.join("lib").display()));
-    }
-    Ok((includes.join(" "), libs.join(" ")))
 }
 
 /// Build outputs a project directory may hold, left out of its

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use fs_err as fs;
 
-use super::ModuleRow;
+use super::manifest::ModuleRow;
 use crate::namespace;
 use crate::process::Log;
 use crate::stages::toolchain::Toolchain;

@@ -11,8 +11,11 @@ use std::path::Path;
 use anyhow::{Context as _, Result, bail};
 use fs_err as fs;
 
-use super::cross::{WASI_DEFINES, build_shims, guest_build_deps_view, target_env, write_wrapper};
-use super::{Manifest, modules};
+use super::cross::{
+    WASI_DEFINES, build_shims, guest_build_deps_view, library_flags, target_env, write_wrapper,
+};
+use super::manifest::Manifest;
+use super::modules;
 use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::{Cmd, Log};
@@ -63,7 +66,7 @@ pub fn build(
     let python = host_python::python(&cx.output(&StageId::HostPython)?);
     let wrap = write_wrapper(&tc, &tools_bin.join("python"), out, src, &cpython)?;
     let shell = |cmd: &str| format!("{} {cmd}", wrap.join("cc").display());
-    let (includes, lib_dirs) = super::library_flags(cx, package)?;
+    let (includes, lib_dirs) = library_flags(cx, package)?;
     // An in-tree backend (PEP 517's `backend-path`) is imported from the
     // source tree, ahead of the build tools.
     let mut python_path = backend_path(src)?;
