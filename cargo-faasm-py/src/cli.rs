@@ -136,9 +136,11 @@ pub struct RunArgs {
 pub struct TestArgs {
     /// Suites to run (directories of pytests/ with a suite.toml) [default: all].
     pub suites: Vec<String>,
-    /// Run each suite's CI selection (its `[ci]` table) instead of the whole suite.
+    /// Run every suite whole. Without it, a suite that defines a `[ci]`
+    /// selection (a long one: pandas') runs that selection, so that the
+    /// default run is the one CI makes, in minutes.
     #[arg(long)]
-    pub ci: bool,
+    pub full: bool,
     /// Also run the same selection natively (host python, numpy's wheel) for comparison.
     #[arg(long)]
     pub native: bool,

@@ -1,7 +1,8 @@
 //! The test suites as a cargo test target (`harness = false`), so `cargo
 //! test` and `cargo nextest run --partition count:I/N` run the same trials as
 //! `cargo faasm-py test`. Which suites: `$FAASM_PY_SUITES` (comma-separated,
-//! default `smoke`); `$FAASM_PY_CI=1` runs their CI selections. Needs a
+//! default `smoke`), each by its `[ci]` selection where it has one, as `cargo
+//! faasm-py test` does; `$FAASM_PY_FULL=1` runs them whole. Needs a
 //! build (`cargo faasm-py build`); without one there is nothing to run.
 
 mod common;
@@ -22,7 +23,7 @@ fn main() {
         libtest_mimic::run(&args, Vec::new()).exit();
     }
     let interp = Arc::new(Interpreter::Wasm(common::python()));
-    let ci = std::env::var("FAASM_PY_CI").is_ok_and(|v| v == "1");
+    let ci = !std::env::var("FAASM_PY_FULL").is_ok_and(|v| v == "1");
     let names = std::env::var("FAASM_PY_SUITES").unwrap_or_else(|_| "smoke".into());
     let pytests = layout.pytests();
     let pins = common::pins();

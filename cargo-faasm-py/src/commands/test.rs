@@ -97,11 +97,12 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
         let baseline_path = suite.baseline_path(pins.non_default_python());
         let baseline = Arc::new(Baseline::load(&baseline_path)?);
         let name = suite.name.clone();
+        let uses_ci = !args.full && suite.ci.is_some();
         let plan = Plan::new(
             suite,
             &layout.runtime(),
             guest,
-            args.ci,
+            !args.full,
             args.filter.as_deref(),
             pytests.join("support"),
             layout.reports().join("wasm").join(&name),
@@ -109,7 +110,11 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
         ui.info(&format!(
             "suite {name}: {} modules{}",
             plan.modules.len(),
-            if args.ci { " (CI selection)" } else { "" }
+            if uses_ci {
+                " (its [ci] selection; --full runs it whole)"
+            } else {
+                ""
+            }
         ));
         let native_plan = args.native.then(|| Plan {
             log_dir: layout.reports().join("native").join(&name),
@@ -154,7 +159,7 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
             json.display()
         ));
         if args.bless {
-            let coverage = if args.ci || args.filter.is_some() {
+            let coverage = if uses_ci || args.filter.is_some() {
                 gate::Coverage::Partial
             } else {
                 gate::Coverage::Whole
