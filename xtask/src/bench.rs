@@ -25,6 +25,7 @@ use anyhow::{Context, Result, bail};
 use cargo_faasm_py::commands::{Modules, inputs, load_python};
 use cargo_faasm_py::layout::Layout;
 use cargo_faasm_py::ui::{Ui, Verbosity};
+use harness::suite::report::JsonReport;
 
 use crate::{cargo, check, workspace_root};
 
@@ -274,15 +275,11 @@ fn suites(layout: &Layout) -> Result<()> {
         .args(["faasm-py", "test", "numpy", "--native"])
         .status();
     let read = |file: PathBuf| -> Result<BTreeMap<String, f64>> {
-        let text = fs_err::read_to_string(&file)?;
-        let report: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not JSON", file.display()))?;
-        let modules = report["modules"]
-            .as_array()
-            .with_context(|| format!("{} has no modules", file.display()))?;
-        Ok(modules
-            .iter()
-            .filter_map(|m| Some((m["module"].as_str()?.to_owned(), m["wall"].as_f64()?)))
+        let report = JsonReport::load(&file)?;
+        Ok(report
+            .modules
+            .into_iter()
+            .map(|m| (m.module, m.wall))
             .collect())
     };
     let reports = layout.reports();

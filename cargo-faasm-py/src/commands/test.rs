@@ -141,17 +141,12 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
         let xml = reports.join(format!("{name}.junit.xml"));
         fs::write(&xml, report::junit_xml(&run, &verdict))?;
         let json = reports.join(format!("{name}.json"));
-        fs::write(
-            &json,
-            serde_json::to_string_pretty(&report::json(&run, &verdict))?,
-        )?;
+        report::JsonReport::new(&run, &verdict).write(&json)?;
         // The native run's own report, for per-module time ratios
         // (`cargo xtask bench --suites`).
         if let Some((native_run, native_verdict)) = &native_run {
-            fs::write(
-                reports.join(format!("{name}.native.json")),
-                serde_json::to_string_pretty(&report::json(native_run, native_verdict))?,
-            )?;
+            report::JsonReport::new(native_run, native_verdict)
+                .write(&reports.join(format!("{name}.native.json")))?;
         }
         ui.info(&format!(
             "reports: {} and {}",

@@ -10,7 +10,8 @@
 //! - [`gate`]: [`gate::judge`] a run against a baseline, [`gate::bless`] a
 //!   new baseline.
 //! - [`report`]: terminal [`report::summary`], [`report::junit_xml`] and
-//!   [`report::json`].
+//!   [`report::JsonReport`] (the `<suite>.json` file, written and read
+//!   through that one type).
 
 pub mod baseline;
 pub mod definition;

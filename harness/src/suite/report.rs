@@ -1,10 +1,12 @@
 //! Renders a judged suite run: a terminal summary, JUnit XML for CI
-//! dashboards, and JSON for scripts.
+//! dashboards, and JSON for scripts ([`JsonReport`], in [`json`]).
+
+pub mod json;
+
+pub use json::JsonReport;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-
-use serde_json::{Value, json};
 
 use super::gate::Verdict;
 use super::results::{CaseOutcome, SuiteRun};
@@ -214,52 +216,6 @@ pub fn junit_xml(run: &SuiteRun, verdict: &Verdict) -> String {
     out.push_str(&suites);
     out.push_str("</testsuites>\n");
     out
-}
-
-/// The run and its verdict as JSON, for scripts and trend tracking. Times
-/// are in seconds.
-pub fn json(run: &SuiteRun, verdict: &Verdict) -> Value {
-    let modules: Vec<Value> = run
-        .modules
-        .iter()
-        .map(|m| {
-            json!({
-                "module": m.module,
-                "wall": m.wall.as_secs_f64(),
-                "status_note": m.status_note,
-                "cases": m.cases,
-            })
-        })
-        .collect();
-    let regressions: Vec<Value> = verdict
-        .regressions
-        .iter()
-        .map(|r| json!({ "id": r.id, "outcome": r.outcome, "message": r.message }))
-        .collect();
-    let with_reason = |ids: &[String]| -> Vec<Value> {
-        ids.iter()
-            .map(|id| json!({ "id": id, "reason": verdict.reasons.get(id) }))
-            .collect()
-    };
-    json!({
-        "suite": run.suite,
-        "ok": verdict.ok(),
-        "wall": run.wall.as_secs_f64(),
-        "counts": {
-            "passed": verdict.passed,
-            "failed": verdict.failed,
-            "skipped": verdict.skipped,
-            "expected_failures": verdict.expected_failures.len(),
-            "fixed": verdict.fixed.len(),
-            "regressed": verdict.regressions.len(),
-            "stale": verdict.stale.len(),
-        },
-        "regressions": regressions,
-        "fixed": with_reason(&verdict.fixed),
-        "expected_failures": with_reason(&verdict.expected_failures),
-        "stale": verdict.stale,
-        "modules": modules,
-    })
 }
 
 /// The summary's count rows, in display order.
@@ -588,15 +544,22 @@ mod tests {
     fn json_has_counts_and_modules() {
         let (run, baseline) = sample();
         let verdict = judge(&run, &baseline);
-        let v = json(&run, &verdict);
-        assert_eq!(v["ok"], false);
-        assert_eq!(v["counts"]["passed"], 2);
-        assert_eq!(v["counts"]["regressed"], 2);
-        assert_eq!(v["regressions"][1]["outcome"], "crashed");
-        assert_eq!(v["fixed"][0]["id"], "numpy/tests/test_b.py::test_fixed");
-        assert_eq!(v["fixed"][0]["reason"], "wasm has no <fenv> & flags");
-        assert_eq!(v["modules"][1]["cases"][0]["outcome"], "crashed");
-        assert_eq!(v["modules"][1]["status_note"], "trapped: unreachable");
-        assert_eq!(v["stale"][0], "numpy/tests/test_gone.py::test_stale");
+        let r = JsonReport::new(&run, &verdict);
+        assert!(!r.ok);
+        assert_eq!(r.counts.passed, 2);
+        assert_eq!(r.counts.regressed, 2);
+        assert_eq!(r.regressions[1].outcome, CaseOutcome::Crashed);
+        assert_eq!(r.fixed[0].id, "numpy/tests/test_b.py::test_fixed");
+        assert_eq!(
+            r.fixed[0].reason.as_deref(),
+            Some("wasm has no <fenv> & flags")
+        );
+        assert_eq!(r.modules[1].cases[0].outcome, CaseOutcome::Crashed);
+        assert_eq!(
+            r.modules[1].status_note.as_deref(),
+            Some("trapped: unreachable")
+        );
+        assert_eq!(r.modules[1].wall, 75.0);
+        assert_eq!(r.stale[0], "numpy/tests/test_gone.py::test_stale");
     }
 }
