@@ -152,6 +152,18 @@ impl Layout {
     pub fn reports(&self) -> PathBuf {
         self.out().join("reports")
     }
+    /// A suite's JUnit XML report.
+    pub fn junit_report(&self, suite: &str) -> PathBuf {
+        self.reports().join(format!("{suite}.junit.xml"))
+    }
+    /// A suite's JSON report (`harness::suite::report::JsonReport`).
+    pub fn json_report(&self, suite: &str) -> PathBuf {
+        self.reports().join(format!("{suite}.json"))
+    }
+    /// The JSON report of a suite's native run (`test --native`).
+    pub fn native_json_report(&self, suite: &str) -> PathBuf {
+        self.reports().join(format!("{suite}.native.json"))
+    }
     /// One log per stage.
     pub fn logs(&self) -> PathBuf {
         self.out().join("logs")

@@ -1,7 +1,8 @@
 //! What each subcommand does: `build`, `fetch`, `run`, `test`, `clean`.
 //! This module only parses and dispatches; what several commands share is
 //! in modules of its own (`inputs`, `python`), so no command takes
-//! anything from here.
+//! anything from here. `suites` runs test suites for `test` and for
+//! callers outside the CLI (the `suites` test target, `cargo xtask bench`).
 
 mod build;
 mod clean;
@@ -9,6 +10,7 @@ mod inputs;
 mod lock;
 mod python;
 mod run;
+mod suites;
 mod test;
 
 use std::process::ExitCode;
@@ -23,6 +25,7 @@ use crate::ui::{Ui, Verbosity};
 pub use build::{build_inputs, build_then};
 pub use inputs::{Inputs, inputs};
 pub use python::{Modules, isolated_python, load_python, python_files};
+pub use suites::{PlannedSuite, SuiteOptions, SuiteOutcome, plan_suite, run_suites};
 
 /// The whole CLI: parses the arguments, runs the command, prints an error
 /// as one `error:` line (plus the context chain) and exits non-zero.

@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use fs_err as fs;
-use harness::GuestLayout;
-use harness::runner::{Interpreter, Plan, run_reference, run_suite};
-use harness::suite::{Baseline, SuiteDef, gate, report};
+use harness::runner::Interpreter;
+use harness::suite::{SuiteDef, gate, report};
 
 use super::build::build_quietly;
 use super::inputs::jobs;
 use super::python::isolated_python;
+use super::suites::{SuiteOptions, SuiteOutcome, run_suites};
 use crate::cli::{Global, TestArgs};
 use crate::layout::Layout;
 use crate::plan::BuildPlan;
@@ -61,7 +61,8 @@ fn select_suites(
 }
 
 /// Builds what is stale, then runs each suite (every configured one by
-/// default), writes its reports, and gates it (or blesses its baseline).
+/// default) through [`run_suites`], which writes its reports; prints each
+/// summary as its suite ends, and gates it (or blesses its baseline).
 pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result<ExitCode> {
     // Suites are read before building, so a bad suite file or name fails fast.
     let config = layout.config()?;
@@ -82,8 +83,6 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
     for suite in &suites {
         check_wheels(suite, &inputs.plan)?;
     }
-    let pytests = layout.pytests();
-    let guest = pins.guest_layout()?;
     // Every module runs under its suite's deadline, in a child process.
     let wasm = Arc::new(Interpreter::WasmProcess(isolated_python(
         layout,
@@ -91,86 +90,63 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
         args.no_snapshot,
         ui,
     )?));
-    let jobs = jobs(global);
-    let mut all_ok = true;
-    for suite in suites {
-        let baseline_path = suite.baseline_path(pins.non_default_python());
-        let baseline = Arc::new(Baseline::load(&baseline_path)?);
-        let name = suite.name.clone();
-        let uses_ci = !args.full && suite.ci.is_some();
-        let plan = Plan::new(
-            suite,
-            &layout.runtime(),
-            guest,
-            !args.full,
-            args.filter.as_deref(),
-            pytests.join("support"),
-            layout.reports().join("wasm").join(&name),
-        )?;
-        ui.info(&format!(
-            "suite {name}: {} modules{}",
-            plan.modules.len(),
-            if uses_ci {
-                " (its [ci] selection; --full runs it whole)"
-            } else {
-                ""
-            }
-        ));
-        let native_plan = args.native.then(|| Plan {
-            log_dir: layout.reports().join("native").join(&name),
-            ..plan.clone()
-        });
-        let run = run_suite(Arc::new(plan), wasm.clone(), baseline.clone(), jobs);
-        let verdict = gate::judge(&run, &baseline);
-        let native_run = match native_plan {
-            Some(native_plan) => {
-                ui.info(&format!("suite {name}: the same selection natively"));
-                let interp = native_interpreter(layout, &guest)?;
-                let run = run_reference(Arc::new(native_plan), interp, jobs);
-                let verdict = gate::judge(&run, &baseline);
-                Some((run, verdict))
-            }
-            None => None,
-        };
+    let options = SuiteOptions {
+        full: args.full,
+        filter: args.filter.clone(),
+        native: args.native,
+        jobs: jobs(global),
+    };
+    let outcomes = run_suites(layout, pins, suites, wasm, &options, ui, |outcome| {
+        let name = &outcome.run.suite;
         println!(
             "{}",
-            report::summary(&run, &verdict, native_run.as_ref().map(|(r, v)| (r, v)))
+            report::summary(
+                &outcome.run,
+                &outcome.verdict,
+                outcome.native.as_ref().map(|(r, v)| (r, v))
+            )
         );
-        let reports = layout.reports();
-        fs::create_dir_all(&reports)?;
-        let xml = reports.join(format!("{name}.junit.xml"));
-        fs::write(&xml, report::junit_xml(&run, &verdict))?;
-        let json = reports.join(format!("{name}.json"));
-        report::JsonReport::new(&run, &verdict).write(&json)?;
-        // The native run's own report, for per-module time ratios
-        // (`cargo xtask bench --suites`).
-        if let Some((native_run, native_verdict)) = &native_run {
-            report::JsonReport::new(native_run, native_verdict)
-                .write(&reports.join(format!("{name}.native.json")))?;
-        }
         ui.info(&format!(
             "reports: {} and {}",
-            xml.display(),
-            json.display()
+            layout.junit_report(name).display(),
+            layout.json_report(name).display()
         ));
         if args.bless {
-            let coverage = if uses_ci || args.filter.is_some() {
-                gate::Coverage::Partial
-            } else {
-                gate::Coverage::Whole
-            };
-            let blessed = gate::bless(&run, &baseline, args.reason.as_deref(), coverage)?;
-            fs::write(&baseline_path, blessed.render())?;
-            ui.info(&format!("blessed {}", baseline_path.display()));
-        } else if !verdict.ok() {
-            all_ok = false;
+            bless(outcome, &args)?;
+            ui.info(&format!(
+                "blessed {}",
+                outcome.planned.baseline_path.display()
+            ));
         }
-    }
+        Ok(())
+    })?;
+    // A blessed run is the new baseline: nothing in it regressed.
+    let all_ok = args.bless || outcomes.iter().all(|o| o.verdict.ok());
     Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Rewrites the suite's baseline from its run, keeping reasons; a run of
+/// part of the suite (its `[ci]` selection, or `--filter`) keeps what it
+/// did not run.
+fn bless(outcome: &SuiteOutcome, args: &TestArgs) -> Result<()> {
+    let planned = &outcome.planned;
+    let coverage = if planned.uses_ci || args.filter.is_some() {
+        gate::Coverage::Partial
+    } else {
+        gate::Coverage::Whole
+    };
+    let blessed = gate::bless(
+        &outcome.run,
+        &planned.baseline,
+        args.reason.as_deref(),
+        coverage,
+    )?;
+    fs::write(&planned.baseline_path, blessed.render())?;
+    Ok(())
 }
 
 /// A suite's guest packages must be in the build (the build never reads
@@ -192,21 +168,4 @@ fn check_wheels(suite: &SuiteDef, plan: &BuildPlan) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The host python with the native wheels, for `--native`.
-fn native_interpreter(layout: &Layout, guest: &GuestLayout) -> Result<Arc<Interpreter>> {
-    let venv = layout.native_env();
-    let python = venv.join("bin/python");
-    // A venv's python links to the base interpreter, whose prefix holds
-    // the standard library.
-    let base = fs::canonicalize(&python)?;
-    let Some(prefix) = base.parent().and_then(|bin| bin.parent()) else {
-        bail!("cannot find the prefix of {}", base.display());
-    };
-    Ok(Arc::new(Interpreter::Native {
-        site_packages: venv.join(guest.site_packages_dir()),
-        stdlib: prefix.join(guest.stdlib_dir()),
-        python,
-    }))
 }
