@@ -9,8 +9,9 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use harness::runner::{Interpreter, Plan, trials};
-use harness::suite::{Baseline, SuiteDef};
+use cargo_faasm_py::commands::{SuiteOptions, plan_suite};
+use harness::runner::{Interpreter, trials};
+use harness::suite::SuiteDef;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
@@ -23,32 +24,24 @@ fn main() {
         libtest_mimic::run(&args, Vec::new()).exit();
     }
     let interp = Arc::new(Interpreter::Wasm(common::python()));
-    let ci = !std::env::var("FAASM_PY_FULL").is_ok_and(|v| v == "1");
+    // As `cargo faasm-py test` plans them (plan_suite), but run as trials
+    // here, so the test runner can list and shard them.
+    let options = SuiteOptions {
+        full: std::env::var("FAASM_PY_FULL").is_ok_and(|v| v == "1"),
+        ..SuiteOptions::default()
+    };
     let names = std::env::var("FAASM_PY_SUITES").unwrap_or_else(|_| "smoke".into());
     let pytests = layout.pytests();
     let pins = common::pins();
+    let logs = layout.reports().join("cargo-test");
     let mut all = Vec::new();
     for name in names.split(',').filter(|n| !n.is_empty()) {
         let suite = SuiteDef::load(&pytests, name).expect("suite");
-        let baseline = Arc::new(
-            Baseline::load(&suite.baseline_path(pins.non_default_python())).expect("baseline"),
-        );
-        let plan = Arc::new(
-            Plan::new(
-                suite,
-                &layout.runtime(),
-                common::guest(),
-                ci,
-                None,
-                pytests.join("support"),
-                layout.reports().join("cargo-test").join(name),
-            )
-            .expect("selection"),
-        );
+        let planned = plan_suite(&layout, &pins, suite, &options, &logs).expect("selection");
         all.extend(trials(
-            plan,
+            Arc::new(planned.plan),
             interp.clone(),
-            baseline,
+            planned.baseline,
             Arc::new(Mutex::new(Vec::new())),
         ));
     }

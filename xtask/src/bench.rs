@@ -274,6 +274,7 @@ fn suites(layout: &Layout) -> Result<()> {
     let _ = cargo()
         .args(["faasm-py", "test", "numpy", "--native"])
         .status();
+    // Read through the type `test` writes them with.
     let read = |file: PathBuf| -> Result<BTreeMap<String, f64>> {
         let report = JsonReport::load(&file)?;
         Ok(report
@@ -282,9 +283,8 @@ fn suites(layout: &Layout) -> Result<()> {
             .map(|m| (m.module, m.wall))
             .collect())
     };
-    let reports = layout.reports();
-    let wasm = read(reports.join("numpy.json"))?;
-    let native = read(reports.join("numpy.native.json"))?;
+    let wasm = read(layout.json_report("numpy"))?;
+    let native = read(layout.native_json_report("numpy"))?;
     let mut rows: Vec<(&String, f64, f64)> = wasm
         .iter()
         .filter_map(|(m, w)| native.get(m).map(|n| (m, *w, *n)))
