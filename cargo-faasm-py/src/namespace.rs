@@ -36,6 +36,21 @@ const UNDEFINED: u32 = 0x10;
 const EXPORTED: u32 = 0x20;
 const EXPLICIT_NAME: u32 = 0x40;
 
+/// The object defines no function of the init's name: it is no Python
+/// extension module (a C library loaded through ctypes, say). A type of its
+/// own, so that callers tell it from a malformed object without reading
+/// the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoInit(pub String);
+
+impl std::fmt::Display for NoInit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "defines no function `{}`", self.0)
+    }
+}
+
+impl std::error::Error for NoInit {}
+
 /// What [`privatize`] did to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Privatized {
@@ -49,7 +64,7 @@ pub struct Privatized {
 /// global symbol: the function `init_from`, renamed `init_to`. Symbols the
 /// object exports on purpose (`export_name`) stay global too. Fails, saying
 /// so, when the object does not define `init_from`: then it is no Python
-/// extension module.
+/// extension module ([`NoInit`]).
 pub fn privatize(object: &[u8], init_from: &str, init_to: &str) -> Result<Privatized> {
     if !object.starts_with(b"\0asm\x01\0\0\0") {
         bail!("not a wasm object file");
@@ -90,7 +105,7 @@ pub fn privatize(object: &[u8], init_from: &str, init_to: &str) -> Result<Privat
         bail!("not a relocatable object (no linking section)");
     }
     if !found_init {
-        bail!("defines no function `{init_from}`");
+        return Err(NoInit(init_from.to_owned()).into());
     }
     Ok(Privatized {
         object: out,

@@ -100,7 +100,11 @@ pub fn run_suites(
     ui: &Ui,
     mut done: impl FnMut(&SuiteOutcome) -> Result<()>,
 ) -> Result<Vec<SuiteOutcome>> {
-    let guest = pins.guest_layout()?;
+    // Found once, for every suite.
+    let native_interp = options
+        .native
+        .then(|| native_interpreter(layout, &pins.guest_layout()?))
+        .transpose()?;
     let mut outcomes = Vec::new();
     for suite in suites {
         let planned = plan_suite(layout, pins, suite, options, &layout.reports().join("wasm"))?;
@@ -122,14 +126,13 @@ pub fn run_suites(
             options.jobs,
         );
         let verdict = gate::judge(&run, &planned.baseline);
-        let native = if options.native {
+        let native = if let Some(interp) = &native_interp {
             ui.info(&format!("suite {name}: the same selection natively"));
             let native_plan = Plan {
                 log_dir: layout.reports().join("native").join(&name),
                 ..(*plan).clone()
             };
-            let interp = native_interpreter(layout, &guest)?;
-            let run = run_reference(Arc::new(native_plan), interp, options.jobs);
+            let run = run_reference(Arc::new(native_plan), interp.clone(), options.jobs);
             let verdict = gate::judge(&run, &planned.baseline);
             Some((run, verdict))
         } else {

@@ -201,7 +201,9 @@ impl Pyproject {
             return Some(why.to_owned());
         }
         self.build_requires.iter().find_map(|req| {
-            let name = requirement_name(req);
+            // One that does not parse fails the lock later, with its reason.
+            let req: pep508_rs::Requirement = req.parse().ok()?;
+            let name = crate::project::normalize(req.name.as_ref());
             match name.as_str() {
                 "setuptools-rust" => Some("setuptools-rust (Rust extension modules)"),
                 "hatch-cython" | "hatch-mypyc" => Some("a hatchling compiler plugin"),
@@ -210,14 +212,6 @@ impl Pyproject {
             .map(|what| format!("{what}, `{name}` in its build requirements"))
         })
     }
-}
-
-/// The normalized project name at the start of a PEP 508 requirement.
-fn requirement_name(req: &str) -> String {
-    let end = req
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(req.len());
-    crate::project::normalize(&req[..end])
 }
 
 /// Reads the parts of `pyproject.toml` text (or its absence) that matter.

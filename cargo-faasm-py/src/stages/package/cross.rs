@@ -13,6 +13,7 @@ use crate::pipeline::{StageContext, StageId};
 use crate::plan::Package;
 use crate::process::Log;
 use crate::stages::cpython::CpythonBuild;
+use crate::stages::cxx_runtime;
 use crate::stages::toolchain::Toolchain;
 use crate::stages::util::{files_under, unzip, write_script};
 
@@ -20,15 +21,16 @@ use crate::stages::util::{files_under, unzip, write_script};
 pub const STATIC_EXT_CC: &str = include_str!("static_ext_cc.py");
 
 /// The emulations CPython's configure enables for WASI; headers check
-/// them. And wasi-libc's pthread emulation, so that C code which only
-/// mentions threads compiles: `pthread_create` is declared, and fails at
-/// run time (EAGAIN) like `threading` in the guest, instead of
-/// `<pthread.h>` refusing it at compile time.
+/// them. And wasi-libc's pthread emulation, as every C++ file gets it
+/// ([`cxx_runtime::THREADS`]), so that C code which only mentions threads
+/// compiles: `pthread_create` is declared, and fails at run time (EAGAIN)
+/// like `threading` in the guest, instead of `<pthread.h>` refusing it at
+/// compile time.
 pub const WASI_DEFINES: &[&str] = &[
     "-D_WASI_EMULATED_SIGNAL",
     "-D_WASI_EMULATED_GETPID",
     "-D_WASI_EMULATED_PROCESS_CLOCKS",
-    "-D_WASI_EMULATED_PTHREAD",
+    cxx_runtime::THREADS,
 ];
 
 /// `cc` and `c++` wrappers plus their configuration; returns their directory.

@@ -77,10 +77,9 @@ pub fn privatize(
     fs::create_dir_all(&dir)?;
     let mut rows = Vec::new();
     for module in built {
-        let short = module.module.rsplit('.').next().unwrap_or(&module.module);
         let init = init_symbol(&module.module);
         let object = fs::read(&module.object)?;
-        let private = namespace::privatize(&object, &format!("PyInit_{short}"), &init)
+        let private = namespace::privatize(&object, &native_init(&module.module), &init)
             .map_err(|e| not_a_module(package, &module, &e))?;
         log.note(&format!(
             "{}: {} symbols made private",
@@ -103,11 +102,16 @@ pub fn privatize(
     Ok(rows)
 }
 
+/// The init function's name as the module's source defines it:
+/// `PyInit_` and the last component of its dotted name.
+fn native_init(dotted: &str) -> String {
+    format!("PyInit_{}", dotted.rsplit('.').next().unwrap_or(dotted))
+}
+
 fn not_a_module(package: &str, module: &BuiltModule, err: &anyhow::Error) -> anyhow::Error {
-    let short = module.module.rsplit('.').next().unwrap_or(&module.module);
-    if err.to_string().starts_with("defines no function") {
+    if let Some(namespace::NoInit(init)) = err.downcast_ref() {
         anyhow::anyhow!(
-            "package `{package}` links `{}` like an extension module, but it defines no `PyInit_{short}`: it is a plain C library that the package loads at run time (through ctypes or cffi's ABI mode), and python.wasm cannot load libraries at run time",
+            "package `{package}` links `{}` like an extension module, but it defines no `{init}`: it is a plain C library that the package loads at run time (through ctypes or cffi's ABI mode), and python.wasm cannot load libraries at run time",
             module.module,
         )
     } else {

@@ -25,20 +25,14 @@ use crate::stages::host_python;
 use crate::stages::toolchain::Toolchain;
 use crate::stages::util::{files_under, path_with, unzip};
 
-/// The variable through which setuptools' `build_ext` hook learns the file
-/// it records extensions in, and that file, in the wrapper's directory
-/// (`static_ext_cc.py`'s `EXTENSIONS_ENV` and `EXTENSIONS_FILE`).
-const EXTENSIONS_ENV: &str = "FAASM_PY_EXTENSIONS";
-const EXTENSIONS_FILE: &str = "static_ext_extensions.json";
-
 /// Calls a PEP 517 backend's `build_wheel` (named `module:object`) and
 /// prints the wheel's name. First, setuptools' `build_ext` is set to
-/// record the dotted name of each extension it builds (the wrapper in the
-/// directory `argv[3]` names modules by it).
+/// record the dotted name of each extension it builds, in the wrapper's
+/// directory `argv[3]`, where the wrapper names modules by it.
 const BUILD_WHEEL: &str = "import importlib, sys\n\
 sys.path.insert(0, sys.argv[3])\n\
 import static_ext_cc\n\
-static_ext_cc.setuptools_hook()\n\
+static_ext_cc.setuptools_hook(sys.argv[3])\n\
 del sys.path[0]\n\
 module, _, attrs = sys.argv[1].partition(':')\n\
 backend = importlib.import_module(module)\n\
@@ -82,7 +76,6 @@ pub fn build(
         .args(["-c", BUILD_WHEEL, backend])
         .arg(&dist)
         .arg(&wrap)
-        .env(EXTENSIONS_ENV, wrap.join(EXTENSIONS_FILE))
         .cwd(src)
         .env("PYTHONPATH", &python_path)
         .env("PATH", path_with(&[&tools_bin]))

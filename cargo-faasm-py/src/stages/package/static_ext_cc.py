@@ -32,8 +32,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG_FILE = "static_ext_cc.json"
 INDEX_FILE = "static_ext_modules.json"
 EXTENSIONS_FILE = "static_ext_extensions.json"
-# The environment variable naming the file the setuptools hook writes.
-EXTENSIONS_ENV = "FAASM_PY_EXTENSIONS"
 
 
 def load_config(directory=HERE):
@@ -266,13 +264,12 @@ class _AfterImport:
         return spec
 
 
-def setuptools_hook():
+def setuptools_hook(wrap_dir=HERE):
     """In the process that runs a build backend, before the backend is
     imported: whenever setuptools' (or distutils') `build_ext` is imported,
-    it records what it builds into the file `$FAASM_PY_EXTENSIONS` names."""
-    path = os.environ.get(EXTENSIONS_ENV)
-    if path:
-        sys.meta_path.insert(0, _AfterImport(path))
+    it records what it builds into the wrapper's EXTENSIONS_FILE, where
+    `load_index` reads it."""
+    sys.meta_path.insert(0, _AfterImport(os.path.join(wrap_dir, EXTENSIONS_FILE)))
 
 
 def main(argv):
