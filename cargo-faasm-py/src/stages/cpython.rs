@@ -6,12 +6,13 @@
 //! standard-library modules configure built. No later stage reads the build
 //! tree's files directly.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use fs_err as fs;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::host_python;
 use super::toolchain::{TARGET, Toolchain};
@@ -270,8 +271,9 @@ impl Stage for Cpython {
         log.step("link-time optimisation");
         // Only this stage's archives: the link line also names other
         // stages' C libraries (zlib, sqlite …), which are not ours to rewrite.
+        let mut kept = BTreeSet::new();
         for archive in manifest.archives().iter().filter(|a| a.starts_with(out)) {
-            fold_bitcode(&tc, archive, log)?;
+            fold_bitcode(&tc, archive, &mut kept, log)?;
         }
         save_json(&out.join(MANIFEST), &manifest)
     }
@@ -295,7 +297,19 @@ const FOLDED_APART: &[&str] = &["pylifecycle.o"];
 /// archives allow: all of libpython is reachable from the interpreter and
 /// its inittab, and the others serve one module each. An archive without
 /// bitcode is left alone.
-fn fold_bitcode(tc: &Toolchain, archive: &Path, log: &mut Log) -> Result<()> {
+///
+/// Archives may carry copies of one object (CPython 3.14's HMAC library
+/// repeats the BLAKE2 objects of `libHacl_Hash_BLAKE2.a`). As members,
+/// byte-identical copies are harmless, but folded into two different
+/// objects they would define the same symbols twice; so a member whose
+/// sha256 is in `kept` (an earlier archive's) is dropped before folding,
+/// and this archive's are added.
+fn fold_bitcode(
+    tc: &Toolchain,
+    archive: &Path,
+    kept: &mut BTreeSet<Vec<u8>>,
+    log: &mut Log,
+) -> Result<()> {
     let bytes = fs::read(archive)?;
     let members = crate::symbols::archive_members(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", archive.display()))?;
@@ -310,9 +324,40 @@ fn fold_bitcode(tc: &Toolchain, archive: &Path, log: &mut Log) -> Result<()> {
     fs::create_dir_all(&work)?;
     let rest = work.join("rest.a");
     fs::copy(archive, &rest)?;
+    let mut copies = Vec::new();
+    let mut own = Vec::new();
+    for (name, data) in &members {
+        let Some(data) = data else { continue };
+        let digest = Sha256::digest(data).to_vec();
+        if kept.contains(&digest) {
+            copies.push(name.as_str());
+        } else {
+            own.push(digest);
+        }
+    }
+    kept.extend(own);
+    if copies.len() == members.len() {
+        // Nothing of its own: an empty archive keeps the link line valid.
+        fs::remove_file(archive)?;
+        tc.archive(archive, &[], log)?;
+        fs::remove_dir_all(&work)?;
+        return Ok(());
+    }
+    if !copies.is_empty() {
+        log.note(&format!(
+            "{}: {} members already in an earlier archive left out",
+            archive.display(),
+            copies.len()
+        ));
+        Cmd::new(tc.tool("llvm-ar"))
+            .arg("d")
+            .arg(&rest)
+            .args(&copies)
+            .run(log)?;
+    }
     let mut objects = Vec::new();
     for (i, apart) in FOLDED_APART.iter().enumerate() {
-        if !members.iter().any(|(name, _)| name == apart) {
+        if copies.contains(apart) || !members.iter().any(|(name, _)| name == apart) {
             continue;
         }
         Cmd::new(tc.tool("llvm-ar"))
