@@ -94,6 +94,30 @@ class Setuptools(unittest.TestCase):
             done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
 
+    def test_a_sitecustomize_beside_the_wrapper_hooks_every_python_of_the_build(self):
+        # As the package stage lays it out: the wrapper, and a sitecustomize
+        # beside it, on PYTHONPATH; a backend that runs `setup.py build` in
+        # a python of its own gets the hook too.
+        import shutil
+        import subprocess
+        import sys
+        with tempfile.TemporaryDirectory() as d:
+            shutil.copy(w.__file__, d)
+            with open(os.path.join(d, "sitecustomize.py"), "w") as f:
+                f.write("import static_ext_cc\nstatic_ext_cc.setuptools_hook()\n")
+            nested = (
+                "import sys\n"
+                "try:\n"
+                "    from setuptools.command.build_ext import build_ext\n"
+                "except ImportError:\n"
+                "    sys.exit(0)\n"
+                "assert build_ext.get_ext_fullpath._faasm_py\n"
+            )
+            code = f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {nested!r}]).returncode)"
+            env = dict(os.environ, PYTHONPATH=d)
+            done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+            self.assertEqual(done.returncode, 0, done.stderr)
+
 
 class Meson(unittest.TestCase):
     def test_index_reads_introspection_once_into_a_map(self):

@@ -26,18 +26,16 @@ use crate::stages::toolchain::Toolchain;
 use crate::stages::util::{files_under, path_with, unzip};
 
 /// Calls a PEP 517 backend's `build_wheel` (named `module:object`) and
-/// prints the wheel's name. First, setuptools' `build_ext` is set to
-/// record the dotted name of each extension it builds, in the wrapper's
-/// directory `argv[3]`, where the wrapper names modules by it.
+/// prints the wheel's name.
 const BUILD_WHEEL: &str = "import importlib, sys\n\
-sys.path.insert(0, sys.argv[3])\n\
-import static_ext_cc\n\
-static_ext_cc.setuptools_hook(sys.argv[3])\n\
-del sys.path[0]\n\
 module, _, attrs = sys.argv[1].partition(':')\n\
 backend = importlib.import_module(module)\n\
 for attr in filter(None, attrs.split('.')):\n    backend = getattr(backend, attr)\n\
 print(backend.build_wheel(sys.argv[2]))\n";
+
+/// The `sitecustomize` of a build's pythons: `static_ext_cc.py`, beside
+/// it, hooks setuptools.
+const SITECUSTOMIZE: &str = "import static_ext_cc\nstatic_ext_cc.setuptools_hook()\n";
 
 /// Builds `package` from `src` with `backend` into `out`.
 pub fn build(
@@ -65,6 +63,13 @@ pub fn build(
     // source tree, ahead of the build tools.
     let mut python_path = backend_path(src)?;
     python_path.push(tools_site.clone());
+    // Every python of the build (the backend's, and those it starts: a
+    // backend may run `setup.py build` in a process of its own) imports
+    // this `sitecustomize`, whose hook makes setuptools' `build_ext`
+    // record the dotted name of each extension it builds, by which the
+    // wrapper names modules.
+    fs::write(wrap.join("sitecustomize.py"), SITECUSTOMIZE)?;
+    python_path.push(wrap.clone());
     python_path.extend(guest_build_deps_view(cx, package, out, log)?);
     let python_path = std::env::join_paths(&python_path)
         .context("a backend-path directory cannot go on PYTHONPATH")?;
@@ -75,7 +80,6 @@ pub fn build(
     let mut cmd = Cmd::new(&python)
         .args(["-c", BUILD_WHEEL, backend])
         .arg(&dist)
-        .arg(&wrap)
         .cwd(src)
         .env("PYTHONPATH", &python_path)
         .env("PATH", path_with(&[&tools_bin]))

@@ -18,8 +18,9 @@ do this) next to a `static_ext_cc.json` that names the real compilers:
 A module's dotted name comes from the build backend's own list of the
 extensions it builds: meson's introspection, which `static_ext_cc.py index`
 reads once after `meson setup` into a small map; setuptools' `build_ext`,
-which the package stage's hook (`setuptools_hook`) records as it builds
-each extension; else the path below a setuptools-style `build/lib.*`
+which the package stage's hook (`setuptools_hook`, in every python of the
+build, a backend's own `setup.py build` process included) records as it
+builds each extension; else the path below a setuptools-style `build/lib.*`
 directory.
 """
 import json
@@ -265,10 +266,11 @@ class _AfterImport:
 
 
 def setuptools_hook(wrap_dir=HERE):
-    """In the process that runs a build backend, before the backend is
-    imported: whenever setuptools' (or distutils') `build_ext` is imported,
-    it records what it builds into the wrapper's EXTENSIONS_FILE, where
-    `load_index` reads it."""
+    """In every python of a build (the `sitecustomize` the package stage
+    writes beside this file calls it), before any backend is imported:
+    whenever setuptools' (or distutils') `build_ext` is imported, it records
+    what it builds into the wrapper's EXTENSIONS_FILE, where `load_index`
+    reads it."""
     sys.meta_path.insert(0, _AfterImport(os.path.join(wrap_dir, EXTENSIONS_FILE)))
 
 
