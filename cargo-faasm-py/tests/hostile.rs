@@ -165,6 +165,69 @@ fn the_hosts_environment_is_not_visible() {
     );
 }
 
+// --- names that are not UTF-8 ------------------------------------------------------
+
+/// Host files whose names are not UTF-8 behave in the guest as in native
+/// CPython (surrogate escapes): listed, stat'ed, opened, created, renamed and
+/// removed, with nothing left behind; escapes through such names are still
+/// refused.
+#[test]
+fn names_that_are_not_utf8_work_as_natively() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = |b: &[u8]| dir.path().join(std::ffi::OsStr::from_bytes(b));
+    std::fs::write(name(b"bad\xff.txt"), "abc").unwrap();
+    std::fs::write(dir.path().join("good.txt"), "").unwrap();
+    std::fs::create_dir(name(b"dir\xfe")).unwrap();
+    std::fs::write(name(b"dir\xfe/inner"), "hi").unwrap();
+    let secret = secret();
+    let code = format!(
+        r#"{REFUSED}
+import os, shutil
+def check(name, got, want):
+    print("ok" if got == want else "BAD", name, repr(got))
+check("listdir", sorted(os.listdir(".")), ["bad\udcff.txt", "dir\udcfe", "good.txt"])
+check("scandir", sorted((e.name, e.is_dir()) for e in os.scandir(".")), [("bad\udcff.txt", False), ("dir\udcfe", True), ("good.txt", False)])
+check("stat", os.stat("bad\udcff.txt").st_size, 3)
+check("read", open("bad\udcff.txt").read(), "abc")
+check("listdir-inside", os.listdir("dir\udcfe"), ["inner"])
+check("walk", sorted(f for _, _, fs in os.walk(".") for f in fs), ["bad\udcff.txt", "good.txt", "inner"])
+with open("new\udcfa.txt", "w") as f:
+    f.write("made")
+refused("exclusive", lambda: open("new\udcfa.txt", "x"))
+os.rename("bad\udcff.txt", "renamed.txt")
+check("renamed", sorted(os.listdir(".")), ["dir\udcfe", "good.txt", "new\udcfa.txt", "renamed.txt"])
+os.rename("renamed.txt", "again\udcfb")
+os.remove("again\udcfb")
+shutil.rmtree("dir\udcfe")
+check("removed", sorted(os.listdir(".")), ["good.txt", "new\udcfa.txt"])
+refused("escape-open", lambda: open("\udcff/" + "../" * 30 + {secret:?}.lstrip("/")))
+refused("escape-stat", lambda: os.stat("\udcff/../../../../../../../../etc/passwd"))
+refused("missing-read-only", lambda: open("/usr/local/x\udcff"))
+refused("write-read-only", lambda: open("/usr/local/x\udcff", "w"))
+"#,
+        secret = secret.path().display().to_string()
+    );
+    let out = guest_in(dir.path(), &[], &code);
+    all_ok(&out, 13);
+    let mut left: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+        .collect();
+    left.sort();
+    assert_eq!(left, [b"good.txt".to_vec(), b"new\xfa.txt".to_vec()]);
+    assert_eq!(std::fs::read(name(b"new\xfa.txt")).unwrap(), b"made");
+    assert_eq!(
+        std::fs::read_to_string(secret.path()).unwrap(),
+        "host secret"
+    );
+    assert!(
+        !text(&out.stderr).contains("faasm-py:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 // --- the read-only runtime --------------------------------------------------------
 
 /// (path, size, modification time, mode) of every file of the runtime tree.

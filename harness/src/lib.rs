@@ -39,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+mod byte_names;
 mod cache;
 mod engine;
 mod epoch;

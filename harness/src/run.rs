@@ -13,6 +13,7 @@ use wasmtime::{Instance, Linker, Module, Store, Trap};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+use crate::byte_names;
 use crate::engine::Engine;
 use crate::epoch::TICK;
 use crate::error::WasmtimeResultExt;
@@ -103,6 +104,8 @@ impl Default for RunConfig {
 pub(crate) struct Host {
     pub(crate) wasi: WasiP1Ctx,
     pub(crate) limiter: MemoryLimiter,
+    /// Host names that are not UTF-8 ([`byte_names`]).
+    pub(crate) names: byte_names::Names,
 }
 
 /// A store and linker set up for one guest under a [`RunConfig`]: its WASI
@@ -139,6 +142,7 @@ pub(crate) fn prepare(engine: &Engine, cfg: RunConfig) -> Result<Prepared> {
         // The guest runs on a dedicated thread in a synchronous call, so
         // blocking filesystem calls there need no detour through tokio.
         .allow_blocking_current_thread(true);
+    let names = byte_names::Names::new(&preopens);
     for p in &preopens {
         let perms = if p.writable {
             FsPerms::ReadWrite
@@ -158,12 +162,16 @@ pub(crate) fn prepare(engine: &Engine, cfg: RunConfig) -> Result<Prepared> {
     p1::add_to_linker_sync(&mut linker, |h: &mut Host| &mut h.wasi)
         .wt()
         .context("cannot add WASI preview 1 to the linker")?;
+    byte_names::install(&mut linker, |h| &mut h.wasi, |h| &mut h.names)
+        .wt()
+        .context("cannot add the WASI functions for names that are not UTF-8")?;
 
     let mut store = Store::new(
         engine.wasmtime(),
         Host {
             wasi: builder.build_p1(),
             limiter: MemoryLimiter::new(memory_limit_bytes),
+            names,
         },
     );
     store.limiter(|h| &mut h.limiter);
