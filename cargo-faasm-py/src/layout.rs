@@ -94,7 +94,7 @@ impl Layout {
     pub fn config(&self) -> Result<crate::project::ProjectConfig> {
         match &self.config_table {
             Some((what, table)) => crate::project::ProjectConfig::from_json(table, what),
-            None => crate::project::default(&self.sources),
+            None => crate::project::default(&self.default_config()),
         }
     }
 
@@ -104,13 +104,27 @@ impl Layout {
     pub fn lock_dir(&self) -> PathBuf {
         match (&self.project, &self.config_table) {
             (Some(project), Some(_)) => project.clone(),
-            _ => self.sources.join("third-party"),
+            _ => self.default_lock_dir(),
         }
+    }
+
+    /// Where the default configuration's lock is, beside it.
+    pub fn default_lock_dir(&self) -> PathBuf {
+        self.sources.join("third-party")
     }
 
     /// The pins.
     pub fn sources_toml(&self) -> PathBuf {
         self.sources.join("third-party/sources.toml")
+    }
+    /// The default configuration (CPython and numpy), used outside any
+    /// project and for projects without a configuration of their own.
+    pub fn default_config(&self) -> PathBuf {
+        self.sources.join("third-party/default-config.toml")
+    }
+    /// Per-package build recipes (`<name>.toml`), keyed by package name.
+    pub fn recipes(&self) -> PathBuf {
+        self.sources.join("third-party/recipes")
     }
     /// Patches to upstream sources, one directory per package.
     pub fn patches(&self) -> PathBuf {

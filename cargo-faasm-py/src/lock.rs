@@ -291,7 +291,8 @@ mod tests {
     #[test]
     fn the_repositorys_locks_match_their_configurations() {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let default = crate::project::default(&repo).unwrap();
+        let default =
+            crate::project::default(&repo.join("third-party/default-config.toml")).unwrap();
         let lock = Lock::load(&repo.join("third-party")).unwrap();
         lock.check_matches(&default, Path::new("third-party/faasm-py.lock"))
             .unwrap();

@@ -222,7 +222,7 @@ impl BuildPlan {
                 locked.build_backend.as_deref().unwrap_or_default(),
                 &locked.name,
             )?;
-            let recipe = recipe(&layout.sources, &locked.name)?;
+            let recipe = recipe(&layout.recipes(), &locked.name)?;
             let spec = specs.get(&locked.name);
             let mut patches = patch_files(&layout.patches().join(&locked.name))?;
             if let (Some(spec), Some(project)) = (spec, &layout.project)
@@ -235,7 +235,10 @@ impl BuildPlan {
                 .iter()
                 .map(|name| StageId::builtin_library(name))
                 .collect::<Result<Vec<_>>>()
-                .with_context(|| format!("third-party/recipes/{}.toml", locked.name))?;
+                .with_context(|| {
+                    let path = layout.recipes().join(format!("{}.toml", locked.name));
+                    path.display().to_string()
+                })?;
             if let Some(spec) = spec {
                 c_libraries.extend(spec.c_libraries.iter().map(|l| StageId::Library(l.clone())));
             }
@@ -288,10 +291,8 @@ fn tool_closure(wanted: &[String], tools: &BTreeMap<&str, &LockedFile>) -> Resul
     Ok(seen.into_iter().map(tool_artifact).collect())
 }
 
-fn recipe(sources: &Path, name: &str) -> Result<Recipe> {
-    let path = sources
-        .join("third-party/recipes")
-        .join(format!("{name}.toml"));
+fn recipe(recipes: &Path, name: &str) -> Result<Recipe> {
+    let path = recipes.join(format!("{name}.toml"));
     match fs_err::read_to_string(&path) {
         Ok(text) => harness::text::parse_toml(&text, &path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Recipe::default()),

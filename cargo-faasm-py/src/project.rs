@@ -254,10 +254,10 @@ pub fn normalize(name: &str) -> String {
     out
 }
 
-/// The default configuration, carried with the sources.
-pub fn default(sources: &Path) -> Result<ProjectConfig> {
-    let path = sources.join("third-party/default-config.toml");
-    ProjectConfig::from_toml(&fs_err::read_to_string(&path)?, &path)
+/// The default configuration, carried with the sources at `path`
+/// ([`crate::layout::Layout::default_config`]).
+pub fn default(path: &Path) -> Result<ProjectConfig> {
+    ProjectConfig::from_toml(&fs_err::read_to_string(path)?, path)
 }
 
 #[cfg(test)]

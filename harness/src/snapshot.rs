@@ -23,6 +23,16 @@ pub const INIT_EXPORT: &str = "wizer-initialize";
 /// python.wasm's export that becomes the snapshot's `_start`.
 pub const RESUME_EXPORT: &str = "faasm-py-resume";
 
+/// The harness's sources that decide what a snapshot holds: how a run is
+/// set up and how its instance is saved. A build tool that caches snapshots
+/// makes them part of its cache key (the `snapshot` stage's recipe).
+pub const SOURCES: &[&str] = &[
+    include_str!("snapshot.rs"),
+    include_str!("python.rs"),
+    include_str!("run.rs"),
+    include_str!("byte_names.rs"),
+];
+
 /// A module saved after its initialisation, with what the initialisation
 /// printed.
 #[derive(Debug)]

@@ -429,3 +429,121 @@ fn describe(graph: &ModuleGraph, circle: &[&str]) -> String {
         .collect();
     format!("{}\n{}", circle.join(" → "), steps.join("\n"))
 }
+
+/// `include_str!`/`include_bytes!` stay inside their crate: a file reached
+/// by `../../../` belongs to another crate, which should publish it (as
+/// `harness::snapshot::SOURCES` does) so that moving it breaks one place.
+#[test]
+fn includes_stay_inside_their_crate() {
+    let mut bad = Vec::new();
+    for path in rust_files() {
+        let rel = path.strip_prefix(workspace()).unwrap().to_path_buf();
+        let crate_root = workspace().join(rel.components().next().unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for mac in ["include_str!(\"", "include_bytes!(\""] {
+                let Some(start) = line.find(mac) else {
+                    continue;
+                };
+                let arg = &line[start + mac.len()..];
+                let Some(end) = arg.find('"') else { continue };
+                let target = normalize(&path.parent().unwrap().join(&arg[..end]));
+                if !target.starts_with(normalize(&crate_root)) {
+                    bad.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "includes that reach into another crate:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Paths into `third-party/` are made by `Layout` alone (unit tests aside),
+/// so the repository's shape is written down once.
+#[test]
+fn third_party_paths_come_from_the_layout() {
+    let mut bad = Vec::new();
+    for path in rust_files() {
+        let rel = path
+            .strip_prefix(workspace())
+            .unwrap()
+            .display()
+            .to_string();
+        if !rel.starts_with("cargo-faasm-py/src/") || rel.ends_with("/layout.rs") {
+            continue;
+        }
+        let text = without_unit_tests(&std::fs::read_to_string(&path).unwrap());
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for pattern in [
+                "join(\"third-party",
+                "join(\"../third-party",
+                "new(\"third-party",
+            ] {
+                if line.contains(pattern) {
+                    bad.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "make these paths with Layout:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// docs/architecture.md's table of stages names every built-in stage and
+/// nothing else.
+#[test]
+fn the_docs_stage_table_is_the_pipelines() {
+    let doc = std::fs::read_to_string(workspace().join("docs/architecture.md")).unwrap();
+    let table: Vec<&str> = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("| stage | publishes |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert!(
+        !table.is_empty(),
+        "docs/architecture.md has no `| stage | publishes |` table"
+    );
+    let mut documented = BTreeSet::new();
+    for row in table {
+        let first = row.split('|').nth(1).unwrap();
+        for (i, part) in first.split('`').enumerate() {
+            if i % 2 == 1 {
+                documented.insert(part.to_owned());
+            }
+        }
+    }
+    let builtin: BTreeSet<String> = cargo_faasm_py::stage_id::StageId::BUILTIN
+        .iter()
+        .map(|s| s.name().to_owned())
+        .collect();
+    assert_eq!(
+        documented, builtin,
+        "docs/architecture.md's stage table and StageId::BUILTIN differ"
+    );
+}

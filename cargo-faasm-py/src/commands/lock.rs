@@ -24,8 +24,8 @@ pub fn lock(layout: &Layout, _global: &Global, args: LockArgs, ui: &Ui) -> Resul
             );
         }
         (
-            project::default(&layout.sources)?,
-            layout.sources.join("third-party"),
+            project::default(&layout.default_config())?,
+            layout.default_lock_dir(),
         )
     } else {
         match (&layout.project, &layout.config_table) {

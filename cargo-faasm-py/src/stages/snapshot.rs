@@ -5,6 +5,7 @@
 //! `third-party/shims/python-main.c` and docs/snapshot.md.
 
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -31,13 +32,13 @@ impl Stage for Snapshot {
     }
     fn recipe(&self) -> &'static [&'static str] {
         // The harness starts the guest and saves it: its code is part of
-        // how the snapshot is made.
-        &[
-            include_str!("snapshot.rs"),
-            include_str!("../../../harness/src/snapshot.rs"),
-            include_str!("../../../harness/src/python.rs"),
-            include_str!("../../../harness/src/run.rs"),
-        ]
+        // how the snapshot is made, and it says which of its files are.
+        static RECIPE: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+            std::iter::once(include_str!("snapshot.rs"))
+                .chain(harness::snapshot::SOURCES.iter().copied())
+                .collect()
+        });
+        &RECIPE
     }
     fn inputs(&self, _cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("imports", self.imports.join(","));
