@@ -150,9 +150,9 @@ fn section(out: &mut String, index: usize, s: &SuiteSection<'_>) {
     let cases: usize = w.modules.iter().map(|m| m.cases.len()).sum();
     let _ = write!(
         out,
-        "<p class=\"meta\">{} modules, {} cases; wall {}",
-        w.modules.len(),
-        cases,
+        "<p class=\"meta\">{}, {}; wall {}",
+        plural(w.modules.len(), "module"),
+        plural(cases, "case"),
         wall(w.wall)
     );
     if let Some(n) = s.native {
@@ -368,9 +368,9 @@ fn baseline_groups(out: &mut String, s: &SuiteSection<'_>) {
     let total: usize = groups.iter().map(|g| g.cases.len()).sum();
     let _ = writeln!(
         out,
-        "<h3>Baseline ({} groups, {} cases)</h3>",
-        groups.len(),
-        total
+        "<h3>Baseline ({}, {})</h3>",
+        plural(groups.len(), "group"),
+        plural(total, "case")
     );
     if groups.is_empty() {
         out.push_str("<p class=\"quiet\">Empty: every case is expected to pass.</p>\n");
@@ -403,9 +403,9 @@ fn baseline_groups(out: &mut String, s: &SuiteSection<'_>) {
         let get = |k: &str| by_state.get(k).copied().unwrap_or(0);
         let _ = write!(
             out,
-            "<tr><td><div class=\"reason\">{}</div><details><summary>{} cases</summary><ul>",
+            "<tr><td><div class=\"reason\">{}</div><details><summary>{}</summary><ul>",
             escape(&g.reason),
-            g.cases.len()
+            plural(g.cases.len(), "case")
         );
         for id in &g.cases {
             let st = state(id);
@@ -465,6 +465,15 @@ impl Tally {
             failed: count(CaseOutcome::is_failure),
             skipped: count(CaseOutcome::is_skip),
         }
+    }
+}
+
+/// `1 case`, `2 cases`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -832,6 +841,11 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<span class=\"outcome bad\">crashed</span>"));
+        assert!(html.contains("2 modules, 4 cases; wall 6.0s"), "{html}");
+        assert!(
+            html.contains("<h3>Baseline (1 group, 3 cases)</h3>"),
+            "{html}"
+        );
         assert!(html.contains("<title>faasm-py test: FAILED, 1 regressed</title>"));
         // Baseline group: 3 cases, 1 still failing, 1 fixed, 1 not run.
         assert!(
