@@ -3,10 +3,11 @@
 //! the `<suite>.json` files hold, so the page and the files cannot disagree.
 //!
 //! The content is static HTML: readable without scripts. A small inline
-//! script only adds sorting and filtering to the module tables. Everything a
-//! run reports (suite, module and case names, messages, baseline reasons)
-//! is escaped, and the page's Content-Security-Policy lets no script run but
-//! its own (by hash), so text that looks like markup is only ever shown.
+//! script only adds sorting (suite and module tables) and filtering
+//! (modules). Everything a run reports (suite, module and case names,
+//! messages, baseline reasons) is escaped, and the page's
+//! Content-Security-Policy lets no script run but its own (by hash), so
+//! text that looks like markup is only ever shown.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -281,7 +282,9 @@ fn modules_table(out: &mut String, s: &SuiteSection<'_>) {
              <th class=\"nat\">skipped</th><th class=\"nat\">wall</th><th>wasm / native</th>",
         );
     }
-    out.push_str("<th>status</th><th>output</th></tr></thead>\n<tbody>\n");
+    out.push_str(
+        "<th class=\"text\">status</th><th class=\"text\">output</th></tr></thead>\n<tbody>\n",
+    );
     for m in &w.modules {
         let tally = Tally::of(m);
         let n_regressed = m
@@ -346,7 +349,11 @@ fn modules_table(out: &mut String, s: &SuiteSection<'_>) {
         if status.is_empty() {
             status.push("ok".to_owned());
         }
-        let _ = write!(out, "<td class=\"status\">{}</td><td>", status.join("; "));
+        let _ = write!(
+            out,
+            "<td class=\"text\">{}</td><td class=\"text\">",
+            status.join("; ")
+        );
         if let Some(link) = log_href(s.wasm_logs, &m.module) {
             let _ = write!(out, "<a href=\"{link}\">wasm</a>");
         }
@@ -620,7 +627,8 @@ th{background:#f3f5f7;font-weight:600}
 td:first-child,th:first-child{text-align:left}
 tbody tr:nth-child(even){background:#f8f9fa}
 td.zero{color:#afb8c1}
-td.status{text-align:left;white-space:normal;min-width:8em}
+.text{text-align:left}
+td.text:nth-last-child(2){white-space:normal;min-width:8em}
 tr.sides th{background:#fff;border-width:0 0 1px;text-align:center;font-weight:400;color:#57606a}
 th.nat{background:#eef1f4}
 table.groups td:first-child{text-align:left;white-space:normal;max-width:60em}
