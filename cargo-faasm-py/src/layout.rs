@@ -162,9 +162,23 @@ impl Layout {
     pub fn out(&self) -> PathBuf {
         self.target.join("faasm-py")
     }
-    /// Test reports (JUnit XML, JSON) and per-module test logs.
+    /// Test reports (JUnit XML, JSON, the HTML page) and per-module test
+    /// logs.
     pub fn reports(&self) -> PathBuf {
         self.out().join("reports")
+    }
+    /// The page of the last `test` run, every suite of it
+    /// (`harness::suite::report::html`).
+    pub fn html_report(&self) -> PathBuf {
+        self.reports().join("index.html")
+    }
+    /// Each suite's per-module output in the guest, `<suite>/<module>.log`.
+    pub fn wasm_logs(&self) -> PathBuf {
+        self.reports().join("wasm")
+    }
+    /// The same for the native run (`test --native`).
+    pub fn native_logs(&self) -> PathBuf {
+        self.reports().join("native")
     }
     /// A suite's JUnit XML report.
     pub fn junit_report(&self, suite: &str) -> PathBuf {

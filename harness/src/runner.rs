@@ -20,6 +20,7 @@ use crate::status::Status;
 use crate::stdio::{Input, Output};
 use crate::suite::definition::{Root, Runner, SuiteDef, expand};
 use crate::suite::gate::judge_cases;
+use crate::suite::results::log_file_name;
 use crate::suite::{Baseline, CaseOutcome, CaseResult, ModuleResult, SuiteRun, parse_report_lines};
 
 /// Where the support files (reporter plugin, regrtest wrapper) are mounted.
@@ -173,9 +174,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
         .context("cannot create a scratch directory")?;
     let report = scratch.path().join(REPORT_FILE);
     fs_err::create_dir_all(&plan.log_dir)?;
-    let log = plan
-        .log_dir
-        .join(format!("{}.log", module.replace(['/', '.'], "_")));
+    let log = plan.log_dir.join(log_file_name(module));
     let _ = std::fs::remove_file(&log);
     let args = plan.python_args(interp, module);
     let deadline = Duration::from_secs(plan.suite.timeout_secs);

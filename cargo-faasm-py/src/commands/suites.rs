@@ -1,7 +1,8 @@
 //! Running test suites, the one way `cargo faasm-py test`, the `suites`
 //! test target and `cargo xtask bench --suites` share: each suite's plan
 //! (its `[ci]` selection unless `full`) and baseline, its run in the guest
-//! (and natively, with `native`), its verdict, and its reports on disk.
+//! (and natively, with `native`), its verdict, and its reports on disk
+//! (each suite's JUnit and JSON files, and one HTML page for the run).
 //! Printing the outcome and blessing baselines are the callers' business.
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use fs_err as fs;
 use harness::GuestLayout;
 use harness::runner::{Interpreter, Plan, run_reference, run_suite};
 use harness::suite::gate::{self, Verdict};
+use harness::suite::report::html::{self, SuiteSection};
 use harness::suite::report::{self, JsonReport};
 use harness::suite::{Baseline, SuiteDef, SuiteRun};
 
@@ -90,7 +92,9 @@ pub struct SuiteOutcome {
 /// Runs `suites` one after another on `wasm` (and natively with `native`),
 /// writes each one's reports, and hands each outcome to `done` as soon as
 /// its suite has finished (so a long run shows its suites' results as they
-/// come); returns every outcome.
+/// come); returns every outcome. The run's HTML page is rewritten as each
+/// suite ends, so a run that stops early still has one, saying what did not
+/// finish.
 pub fn run_suites(
     layout: &Layout,
     pins: &Pins,
@@ -105,9 +109,13 @@ pub fn run_suites(
         .native
         .then(|| native_interpreter(layout, &pins.guest_layout()?))
         .transpose()?;
+    let names: Vec<String> = suites.iter().map(|s| s.name.clone()).collect();
+    let mut finished: Vec<PageSuite> = Vec::new();
+    // The last run's page would tell of suites this one may not run.
+    write_page(layout, &finished, &names)?;
     let mut outcomes = Vec::new();
     for suite in suites {
-        let planned = plan_suite(layout, pins, suite, options, &layout.reports().join("wasm"))?;
+        let planned = plan_suite(layout, pins, suite, options, &layout.wasm_logs())?;
         let name = planned.plan.suite.name.clone();
         ui.info(&format!(
             "suite {name}: {} modules{}",
@@ -126,12 +134,14 @@ pub fn run_suites(
             options.jobs,
         );
         let verdict = gate::judge(&run, &planned.baseline);
+        let mut native_logs = None;
         let native = if let Some(interp) = &native_interp {
             ui.info(&format!("suite {name}: the same selection natively"));
             let native_plan = Plan {
-                log_dir: layout.reports().join("native").join(&name),
+                log_dir: layout.native_logs().join(&name),
                 ..(*plan).clone()
             };
+            native_logs = Some(native_plan.log_dir.clone());
             let run = run_reference(Arc::new(native_plan), interp.clone(), options.jobs);
             let verdict = gate::judge(&run, &planned.baseline);
             Some((run, verdict))
@@ -144,7 +154,15 @@ pub fn run_suites(
             verdict,
             native,
         };
-        write_reports(layout, &outcome)?;
+        let (wasm_report, native_report) = write_reports(layout, &outcome)?;
+        finished.push(PageSuite {
+            wasm: wasm_report,
+            native: native_report,
+            baseline: outcome.planned.baseline.clone(),
+            wasm_logs: outcome.planned.plan.log_dir.clone(),
+            native_logs,
+        });
+        write_page(layout, &finished, &names[finished.len()..])?;
         done(&outcome)?;
         outcomes.push(outcome);
     }
@@ -153,18 +171,66 @@ pub fn run_suites(
 
 /// `<suite>.junit.xml` and `<suite>.json`, and with a native run its own
 /// `<suite>.native.json`, for per-module time ratios (`cargo xtask bench
-/// --suites`).
-fn write_reports(layout: &Layout, outcome: &SuiteOutcome) -> Result<()> {
+/// --suites`); returns the JSON reports, which the page is made from.
+fn write_reports(
+    layout: &Layout,
+    outcome: &SuiteOutcome,
+) -> Result<(JsonReport, Option<JsonReport>)> {
     let name = &outcome.run.suite;
     fs::create_dir_all(layout.reports())?;
     fs::write(
         layout.junit_report(name),
         report::junit_xml(&outcome.run, &outcome.verdict),
     )?;
-    JsonReport::new(&outcome.run, &outcome.verdict).write(&layout.json_report(name))?;
-    if let Some((run, verdict)) = &outcome.native {
-        JsonReport::new(run, verdict).write(&layout.native_json_report(name))?;
-    }
+    let wasm = JsonReport::new(&outcome.run, &outcome.verdict);
+    wasm.write(&layout.json_report(name))?;
+    let native = match &outcome.native {
+        Some((run, verdict)) => {
+            let native = JsonReport::new(run, verdict);
+            native.write(&layout.native_json_report(name))?;
+            Some(native)
+        }
+        None => None,
+    };
+    Ok((wasm, native))
+}
+
+/// What the page shows of one finished suite.
+struct PageSuite {
+    wasm: JsonReport,
+    native: Option<JsonReport>,
+    baseline: Arc<Baseline>,
+    wasm_logs: PathBuf,
+    native_logs: Option<PathBuf>,
+}
+
+/// The run's page: the suites that finished, and the names of those that
+/// have not; logs are linked relative to the page.
+fn write_page(layout: &Layout, finished: &[PageSuite], pending: &[String]) -> Result<()> {
+    let page_dir = layout.reports();
+    let relative = |dir: &Path| dir.strip_prefix(&page_dir).ok().map(Path::to_owned);
+    let links: Vec<(Option<PathBuf>, Option<PathBuf>)> = finished
+        .iter()
+        .map(|s| {
+            (
+                relative(&s.wasm_logs),
+                s.native_logs.as_deref().and_then(relative),
+            )
+        })
+        .collect();
+    let sections: Vec<SuiteSection<'_>> = finished
+        .iter()
+        .zip(&links)
+        .map(|(s, (wasm_logs, native_logs))| SuiteSection {
+            wasm: &s.wasm,
+            native: s.native.as_ref(),
+            baseline: &s.baseline,
+            wasm_logs: wasm_logs.as_deref(),
+            native_logs: native_logs.as_deref(),
+        })
+        .collect();
+    fs::create_dir_all(&page_dir)?;
+    fs::write(layout.html_report(), html::page(&sections, pending))?;
     Ok(())
 }
 

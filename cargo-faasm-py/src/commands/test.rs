@@ -120,6 +120,7 @@ pub fn test(layout: &Layout, global: &Global, args: TestArgs, ui: &Ui) -> Result
         }
         Ok(())
     })?;
+    ui.info(&format!("report page: {}", layout.html_report().display()));
     // A blessed run is the new baseline: nothing in it regressed.
     let all_ok = args.bless || outcomes.iter().all(|o| o.verdict.ok());
     Ok(if all_ok {

@@ -9,9 +9,10 @@
 //! - [`baseline`]: `pytests/<suite>/baseline.toml` as a [`Baseline`].
 //! - [`gate`]: [`gate::judge`] a run against a baseline, [`gate::bless`] a
 //!   new baseline.
-//! - [`report`]: terminal [`report::summary`], [`report::junit_xml`] and
+//! - [`report`]: terminal [`report::summary`], [`report::junit_xml`],
 //!   [`report::JsonReport`] (the `<suite>.json` file, written and read
-//!   through that one type).
+//!   through that one type) and the run's HTML page, [`report::html`],
+//!   rendered from those.
 
 pub mod baseline;
 pub mod definition;

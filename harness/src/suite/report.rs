@@ -1,6 +1,8 @@
 //! Renders a judged suite run: a terminal summary, JUnit XML for CI
-//! dashboards, and JSON for scripts ([`JsonReport`], in [`json`]).
+//! dashboards, JSON for scripts ([`JsonReport`], in [`json`]), and one HTML
+//! page for every suite of a run ([`html`], rendered from the JSON reports).
 
+pub mod html;
 pub mod json;
 
 pub use json::JsonReport;
@@ -11,6 +13,7 @@ use std::fmt::Write as _;
 use super::gate::Verdict;
 use super::results::{CaseOutcome, SuiteRun};
 use crate::text::human_duration;
+use json::Counts;
 
 /// Longest message excerpt shown per case.
 const MESSAGE_CHARS: usize = 200;
@@ -36,8 +39,8 @@ pub fn summary(run: &SuiteRun, verdict: &Verdict, native: Option<(&SuiteRun, &Ve
         run.modules.len()
     );
 
-    let native_counts = native.map(|(_, v)| counts(v));
-    for (i, (label, count)) in counts(verdict).into_iter().enumerate() {
+    let native_counts = native.map(|(_, v)| Counts::of(v).rows());
+    for (i, (label, count)) in Counts::of(verdict).rows().into_iter().enumerate() {
         let _ = write!(out, "  {label:<18}{count:>8}");
         if let Some(nc) = &native_counts {
             let _ = write!(out, "   native {:>8}", nc[i].1);
@@ -78,12 +81,7 @@ pub fn summary(run: &SuiteRun, verdict: &Verdict, native: Option<(&SuiteRun, &Ve
         for r in &verdict.regressions {
             let _ = write!(out, "  {:<8} {}", r.outcome.as_str().to_uppercase(), r.id);
             if let Some(outcomes) = &native_outcomes {
-                let note = match outcomes.get(r.id.as_str()) {
-                    Some(o) if o.is_failure() => "also fails natively",
-                    Some(o) if o.is_pass() => "passes natively",
-                    Some(_) => "skipped natively",
-                    None => "not run natively",
-                };
+                let note = native_note(outcomes.get(r.id.as_str()).copied());
                 let _ = write!(out, "  ({note})");
             }
             out.push('\n');
@@ -218,17 +216,15 @@ pub fn junit_xml(run: &SuiteRun, verdict: &Verdict) -> String {
     out
 }
 
-/// The summary's count rows, in display order.
-fn counts(v: &Verdict) -> [(&'static str, usize); 7] {
-    [
-        ("passed", v.passed),
-        ("failed", v.failed),
-        ("skipped", v.skipped),
-        ("expected failures", v.expected_failures.len()),
-        ("fixed", v.fixed.len()),
-        ("regressed", v.regressions.len()),
-        ("stale", v.stale.len()),
-    ]
+/// How a case the guest failed ended natively, in words (`None`: the
+/// native run did not have it).
+fn native_note(outcome: Option<CaseOutcome>) -> &'static str {
+    match outcome {
+        Some(o) if o.is_failure() => "also fails natively",
+        Some(o) if o.is_pass() => "passes natively",
+        Some(_) => "skipped natively",
+        None => "not run natively",
+    }
 }
 
 /// Splits a pytest node id into JUnit's classname and name, the way pytest's

@@ -121,6 +121,12 @@ pub struct SuiteRun {
     pub wall: Duration,
 }
 
+/// The file a test module's output goes to, in its suite's log directory:
+/// the runner writes it by this name and the HTML report links it.
+pub fn log_file_name(module: &str) -> String {
+    format!("{}.log", module.replace(['/', '.'], "_"))
+}
+
 impl SuiteRun {
     /// Every case of every module, in run order.
     pub fn cases(&self) -> impl Iterator<Item = &CaseResult> {

@@ -85,6 +85,34 @@ pub struct Module {
     pub cases: Vec<CaseResult>,
 }
 
+impl Counts {
+    /// The counts of a verdict.
+    pub fn of(verdict: &Verdict) -> Self {
+        Self {
+            passed: verdict.passed,
+            failed: verdict.failed,
+            skipped: verdict.skipped,
+            expected_failures: verdict.expected_failures.len(),
+            fixed: verdict.fixed.len(),
+            regressed: verdict.regressions.len(),
+            stale: verdict.stale.len(),
+        }
+    }
+
+    /// Each count with its label, in the order every report shows them.
+    pub fn rows(&self) -> [(&'static str, usize); 7] {
+        [
+            ("passed", self.passed),
+            ("failed", self.failed),
+            ("skipped", self.skipped),
+            ("expected failures", self.expected_failures),
+            ("fixed", self.fixed),
+            ("regressed", self.regressed),
+            ("stale", self.stale),
+        ]
+    }
+}
+
 impl JsonReport {
     /// The report of `run`, judged as `verdict`.
     pub fn new(run: &SuiteRun, verdict: &Verdict) -> Self {
@@ -100,15 +128,7 @@ impl JsonReport {
             suite: run.suite.clone(),
             ok: verdict.ok(),
             wall: run.wall.as_secs_f64(),
-            counts: Counts {
-                passed: verdict.passed,
-                failed: verdict.failed,
-                skipped: verdict.skipped,
-                expected_failures: verdict.expected_failures.len(),
-                fixed: verdict.fixed.len(),
-                regressed: verdict.regressions.len(),
-                stale: verdict.stale.len(),
-            },
+            counts: Counts::of(verdict),
             regressions: verdict
                 .regressions
                 .iter()
