@@ -167,11 +167,7 @@ impl SuiteDef {
 
     /// Reads and checks `<pytests>/<name>/suite.toml`.
     pub fn load(pytests: &Path, name: &str) -> Result<Self> {
-        let plain = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !plain {
+        if !is_suite_name(name) {
             bail!("`{name}` is not a suite name (letters, digits, `-` and `_` only)");
         }
         let dir = pytests.join(name);
@@ -220,6 +216,13 @@ impl SuiteDef {
         }
         if def.name.is_empty() {
             def.name = name.to_owned();
+        } else if !is_suite_name(&def.name) {
+            // Reports are files named after the suite.
+            bail!(
+                "{}: name: `{}` is not a suite name (letters, digits, `-` and `_` only)",
+                file.display(),
+                def.name
+            );
         }
         def.dir = dir;
         Ok(def)
@@ -251,6 +254,14 @@ impl SuiteDef {
 }
 
 /// Every suite under `pytests/` (directories with a suite.toml), sorted.
+/// Letters, digits, `-` and `_`: a name that is also a plain file name.
+fn is_suite_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 pub fn names(pytests: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in fs_err::read_dir(pytests)? {
@@ -443,6 +454,21 @@ mod tests {
         .unwrap();
         let err = SuiteDef::load_dir(&suite).unwrap_err().to_string();
         assert!(err.contains("needs `package`"), "{err}");
+    }
+
+    #[test]
+    fn a_suite_name_that_is_not_a_plain_file_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("s");
+        std::fs::create_dir_all(&suite).unwrap();
+        let head = "runner = \"pytest\"\nroot = \"suite\"\nmodules = [\"t.py\"]\n";
+        for bad in ["../escape", "a/b", "x y", "<script>"] {
+            std::fs::write(suite.join("suite.toml"), format!("{head}name = {bad:?}\n")).unwrap();
+            let err = SuiteDef::load_dir(&suite).unwrap_err().to_string();
+            assert!(err.contains("is not a suite name"), "{bad}: {err}");
+        }
+        std::fs::write(suite.join("suite.toml"), format!("{head}name = \"ok-name_2\"\n")).unwrap();
+        assert_eq!(SuiteDef::load_dir(&suite).unwrap().name, "ok-name_2");
     }
 
     #[test]
