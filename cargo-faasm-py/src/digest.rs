@@ -6,6 +6,20 @@ use std::path::Path;
 use anyhow::Result;
 use sha2::{Digest, Sha256};
 
+/// Checks `file` against the `expected` sha256; a mismatch removes the
+/// file (so nothing half-trusted stays in the cache) and says what it was.
+/// Every download is checked here.
+pub fn verify_sha256(file: &Path, expected: &str, what: impl std::fmt::Display) -> Result<()> {
+    let actual = sha256_file(file)?;
+    if actual != expected {
+        let _ = std::fs::remove_file(file);
+        anyhow::bail!(
+            "sha256 mismatch for {what}: expected {expected}, got {actual}; the file was removed"
+        );
+    }
+    Ok(())
+}
+
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = fs_err::File::open(path)?;
     let mut hasher = Sha256::new();

@@ -178,16 +178,11 @@ fn identity(artifact: &Artifact, file: &Path) -> Result<String> {
 
 /// Checks `file` against the pin; a mismatch deletes the file.
 pub fn verify(file: &Path, artifact: &Artifact, source: &Source) -> Result<()> {
-    let actual = sha256_file(file)?;
-    if actual != artifact.sha256 {
-        let _ = std::fs::remove_file(file);
-        bail!(
-            "sha256 mismatch for {} from {source}: expected {}, got {actual}; the file was removed",
-            artifact.file,
-            artifact.sha256
-        );
-    }
-    Ok(())
+    crate::digest::verify_sha256(
+        file,
+        &artifact.sha256,
+        format_args!("{} from {source}", artifact.file),
+    )
 }
 
 #[cfg(test)]

@@ -612,15 +612,11 @@ impl<'i> Resolver<'i> {
             fs_err::create_dir_all(self.downloads)?;
             let partial = self.downloads.join(format!(".{}.partial", sdist.filename));
             crate::fetch::url::download(&sdist.url, &partial, log)?;
-            let got = crate::digest::sha256_file(&partial)?;
-            if got != sdist.sha256 {
-                let _ = std::fs::remove_file(&partial);
-                bail!(
-                    "sha256 mismatch for {}: the index says {}, the file is {got}",
-                    sdist.filename,
-                    sdist.sha256
-                );
-            }
+            crate::digest::verify_sha256(
+                &partial,
+                &sdist.sha256,
+                format_args!("{} (the index's sha256)", sdist.filename),
+            )?;
             fs_err::rename(&partial, &dest)?;
         }
         let dir = tempfile::tempdir()?;

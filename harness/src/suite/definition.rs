@@ -253,7 +253,6 @@ impl SuiteDef {
     }
 }
 
-/// Every suite under `pytests/` (directories with a suite.toml), sorted.
 /// Letters, digits, `-` and `_`: a name that is also a plain file name.
 fn is_suite_name(name: &str) -> bool {
     !name.is_empty()
@@ -262,6 +261,7 @@ fn is_suite_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Every suite under `pytests/` (directories with a suite.toml), sorted.
 pub fn names(pytests: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in fs_err::read_dir(pytests)? {
@@ -467,7 +467,11 @@ mod tests {
             let err = SuiteDef::load_dir(&suite).unwrap_err().to_string();
             assert!(err.contains("is not a suite name"), "{bad}: {err}");
         }
-        std::fs::write(suite.join("suite.toml"), format!("{head}name = \"ok-name_2\"\n")).unwrap();
+        std::fs::write(
+            suite.join("suite.toml"),
+            format!("{head}name = \"ok-name_2\"\n"),
+        )
+        .unwrap();
         assert_eq!(SuiteDef::load_dir(&suite).unwrap().name, "ok-name_2");
     }
 
