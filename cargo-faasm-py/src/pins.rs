@@ -36,13 +36,13 @@ pub struct PythonVersions {
     pub default: Option<String>,
     /// Each version (`"3.13"`) and what it changes.
     #[serde(default)]
-    pub versions: BTreeMap<String, PythonVersion>,
+    pub versions: BTreeMap<String, PinnedPython>,
 }
 
 /// `[python.versions."X.Y"]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PythonVersion {
+pub struct PinnedPython {
     /// Artifacts that take the place of others when this version is built
     /// (role → artifact): its CPython source, and the wheels made for its
     /// ABI (build tools, native reference wheels).

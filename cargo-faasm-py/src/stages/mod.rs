@@ -62,7 +62,7 @@ pub fn all(plan: &BuildPlan) -> Result<Vec<Box<dyn Stage>>> {
     stages.push(Box::new(runtime::Runtime {
         packages: package_ids,
     }));
-    stages.push(Box::new(snapshot::Snapshot {
+    stages.push(Box::new(snapshot::SnapshotStage {
         imports: plan.preimport.clone(),
     }));
     stages.push(Box::new(native::Native));

@@ -18,12 +18,12 @@ use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::Log;
 
 /// The `snapshot` stage.
-pub struct Snapshot {
+pub struct SnapshotStage {
     /// Modules imported before the snapshot is taken.
     pub imports: Vec<String>,
 }
 
-impl Stage for Snapshot {
+impl Stage for SnapshotStage {
     fn id(&self) -> StageId {
         StageId::Snapshot
     }
