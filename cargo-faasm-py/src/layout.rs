@@ -92,9 +92,17 @@ impl Layout {
 
     /// The project's configuration, or the default one.
     pub fn config(&self) -> Result<crate::project::ProjectConfig> {
+        let default = || crate::project::default(&self.default_config());
         match &self.config_table {
-            Some((what, table)) => crate::project::ProjectConfig::from_json(table, what),
-            None => crate::project::default(&self.default_config()),
+            Some((what, table)) => {
+                let own = crate::project::ProjectConfig::from_json(table, what)?;
+                if own.extends.is_some() {
+                    Ok(own.on_top_of(default()?, &self.sources))
+                } else {
+                    Ok(own)
+                }
+            }
+            None => default(),
         }
     }
 

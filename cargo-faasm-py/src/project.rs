@@ -19,6 +19,10 @@ pub const TABLE: &str = "[workspace.metadata.faasm-py]";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ProjectConfig {
+    /// `"default"`: this configuration adds to the default one (numpy, the
+    /// test runners, the default suites) instead of replacing it; an entry
+    /// naming a package the default has replaces the default's.
+    pub extends: Option<String>,
     /// The CPython version (`"3.13"`), one the pins know; their default
     /// when absent. `--python` overrides it.
     pub python: Option<String>,
@@ -133,6 +137,42 @@ impl ProjectConfig {
         Ok(config)
     }
 
+    /// This configuration on top of `base` (the default one, whose suites
+    /// are relative to `base_dir`), as `extends = "default"` asks: `base`'s
+    /// packages, suites and pre-imports first, then this one's; a package of
+    /// both is this one's.
+    pub fn on_top_of(self, base: ProjectConfig, base_dir: &Path) -> ProjectConfig {
+        fn packages(base: Vec<PackageSpec>, own: Vec<PackageSpec>) -> Vec<PackageSpec> {
+            let mut out: Vec<PackageSpec> = base
+                .into_iter()
+                .filter(|b| !own.iter().any(|o| normalize(&o.name) == normalize(&b.name)))
+                .collect();
+            out.extend(own);
+            out
+        }
+        fn union<T: PartialEq>(base: Vec<T>, own: Vec<T>) -> Vec<T> {
+            let mut out = base;
+            for item in own {
+                if !out.contains(&item) {
+                    out.push(item);
+                }
+            }
+            out
+        }
+        ProjectConfig {
+            extends: None,
+            python: self.python.or(base.python),
+            packages: packages(base.packages, self.packages),
+            test_packages: packages(base.test_packages, self.test_packages),
+            suites: union(
+                base.suites.iter().map(|s| base_dir.join(s)).collect(),
+                self.suites,
+            ),
+            preimport: union(base.preimport, self.preimport),
+            c_libraries: union(base.c_libraries, self.c_libraries),
+        }
+    }
+
     /// Parses the table from TOML text (the default configuration).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
         let config: ProjectConfig = harness::text::parse_toml(text, path)?;
@@ -141,6 +181,9 @@ impl ProjectConfig {
     }
 
     fn check(&self) -> Result<()> {
+        if let Some(other) = self.extends.as_deref().filter(|e| *e != "default") {
+            bail!("extends: `{other}` is not a configuration this tool knows (only \"default\")");
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, p) in self.packages.iter().chain(&self.test_packages).enumerate() {
             if p.name.trim().is_empty() {
@@ -372,6 +415,43 @@ mod tests {
             err.contains("c-libraries[0].compile") && err.contains("source"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_configuration_that_extends_the_default_adds_to_it() {
+        let base = parse(serde_json::json!({
+            "packages": [{"name": "numpy", "version": "2.5.5"}],
+            "test-packages": [{"name": "pytest", "version": "8.4.2"}],
+            "suites": ["pytests/numpy"],
+            "preimport": ["numpy"],
+        }))
+        .unwrap();
+        let own = parse(serde_json::json!({
+            "extends": "default",
+            "packages": [{"name": "msgpack"}, {"name": "NumPy", "version": ">=2"}],
+            "suites": ["tests/mine", "/abs/pytests/numpy"],
+            "preimport": ["msgpack", "numpy"],
+        }))
+        .unwrap();
+        let merged = own.on_top_of(base, Path::new("/abs"));
+        let names: Vec<&str> = merged.packages.iter().map(|p| p.name.as_str()).collect();
+        // A package of both is the project's, once.
+        assert_eq!(names, ["msgpack", "NumPy"]);
+        assert_eq!(merged.packages[1].version.as_deref(), Some(">=2"));
+        assert_eq!(merged.test_packages[0].name, "pytest");
+        // The default's suites are found beside the default, not the project.
+        assert_eq!(
+            merged.suites,
+            [
+                PathBuf::from("/abs/pytests/numpy"),
+                PathBuf::from("tests/mine")
+            ]
+        );
+        assert_eq!(merged.preimport, ["numpy", "msgpack"]);
+        assert_eq!(merged.extends, None);
+
+        let err = parse(serde_json::json!({"extends": "mine"})).unwrap_err();
+        assert!(format!("{err:#}").contains("extends: `mine`"), "{err:#}");
     }
 
     #[test]

@@ -152,4 +152,31 @@ for dtype in ["float64", "float32", "int64", "int32", "uint64", "uint32"]:
     put(f"quicksort {dtype} rows", sorted_digest(rows))
 put("reduce where", float(np.add.reduce(np.arange(10.0), where=np.arange(10) % 3 == 0)))
 put("version", np.__version__)
+
+# Floating-point exceptions numpy raises on purpose (integer division by zero,
+# integer overflow): python.wasm keeps the flags in software (docs/notes.md),
+# so the warnings and errstate's raising are the native ones. (Flags that
+# float arithmetic would set in hardware are not kept: wasm has none.)
+import warnings
+
+FP_CASES = {
+    "int floor_divide by 0": lambda: np.array([1, 2], dtype=np.int64) // 0,
+    "int remainder by 0": lambda: np.array([1, 2], dtype=np.int32) % np.int32(0),
+    "int divmod by 0": lambda: np.divmod(np.arange(3), 0),
+    "int min // -1": lambda: np.array([np.iinfo(np.int64).min]) // -1,
+    "scalar int8 overflow": lambda: np.int8(100) * np.int8(3),
+    "scalar int64 // 0": lambda: np.int64(7) // np.int64(0),
+}
+for name, fn in FP_CASES.items():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(all="warn"):
+            fn()
+    put(f"fp warn {name}", sorted(str(w.message) for w in caught))
+    try:
+        with np.errstate(all="raise"):
+            fn()
+        put(f"fp raise {name}", "no error")
+    except FloatingPointError as e:
+        put(f"fp raise {name}", str(e))
 print(json.dumps(out, sort_keys=True))

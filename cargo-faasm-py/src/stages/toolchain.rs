@@ -156,6 +156,9 @@ impl Stage for ToolchainStage {
                 for name in std::iter::once("ziglang").chain(SYSROOT_DEBS) {
                     fp.add(name, &cx.pins.get(name)?.sha256);
                 }
+                for file in SOFTWARE_FENV {
+                    fp.add_file("fenv", &cx.layout.shims().join(file))?;
+                }
             }
         }
         Ok(())
@@ -263,7 +266,52 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
     ] {
         write_script(&bin.join(tool), &format!("exec '{zig}' {sub} \"$@\""))?;
     }
-    Ok(())
+    software_fenv(cx, &usr, out, log)
+}
+
+/// The header and source of the software floating-point exception flags,
+/// under the shims directory.
+const SOFTWARE_FENV: [&str; 2] = ["fenv/bits-fenv.h", "fenv/fenv.c"];
+
+/// Gives the sysroot floating-point exception flags kept in software
+/// (`third-party/shims/fenv/`): wasi-libc has none (`FE_ALL_EXCEPT` is 0),
+/// so numpy's deliberate raises (integer division by zero, overflow) were
+/// lost and `np.errstate(divide="raise")` never raised. Its `bits/fenv.h`
+/// is replaced, and its `fenv.o`/`feupdateenv.o` in `libc.a` by ours, so
+/// every compile and link of every stage sees the same flags.
+fn software_fenv(cx: &StageContext, usr: &Path, out: &Path, log: &mut Log) -> Result<()> {
+    log.step("software floating-point exception flags");
+    let [header, source] = SOFTWARE_FENV.map(|f| cx.layout.shims().join(f));
+    let bits = usr.join("include/wasm32-wasi/bits/fenv.h");
+    let libc = usr.join("lib/wasm32-wasi/libc.a");
+    for needed in [&bits, &libc] {
+        if !needed.is_file() {
+            bail!("the sysroot packages did not provide {}", needed.display());
+        }
+    }
+    fs::remove_file(&bits)?;
+    fs::copy(&header, &bits)?;
+    let dir = out.join("fenv");
+    fs::create_dir_all(&dir)?;
+    let tc = Toolchain::at(out);
+    let object = dir.join("fenv.o");
+    Cmd::new(tc.tool("clang"))
+        .args(["-O2", "-c"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&object)
+        .run(log)?;
+    Cmd::new(tc.tool("llvm-ar"))
+        .arg("d")
+        .arg(&libc)
+        .arg("feupdateenv.o")
+        .run(log)?;
+    // `r` replaces the member of the same name, wasi-libc's fenv.o.
+    Cmd::new(tc.tool("llvm-ar"))
+        .arg("r")
+        .arg(&libc)
+        .arg(&object)
+        .run(log)
 }
 
 /// Compiles and links a C program, so a broken toolchain fails here, with
