@@ -72,9 +72,10 @@ pub fn native_command(python: &Path, id: usize, scratch: &Scratch) -> Command {
     cmd
 }
 
-/// The random values a call drew, which must differ from every other
-/// call's.
-pub type Draws = [String; 3];
+/// The random values a call drew (`random`, numpy's legacy generator,
+/// `os.urandom`), which must differ from every other call's: numbers, so
+/// that keeping ten thousand of them barely moves the RSS being measured.
+pub type Draws = [u64; 3];
 
 /// What a call printed, as `load_call.py` prints it.
 #[derive(serde::Deserialize)]
@@ -124,10 +125,17 @@ pub fn check(id: usize, stdout: &[u8], scratch: &Scratch) -> Result<Draws, Strin
     if written != format!("{id} {total}") {
         wrong.push(format!("its working directory holds {written:?}"));
     }
-    if wrong.is_empty() {
-        Ok([answer.random, answer.np_random, answer.urandom])
-    } else {
-        Err(format!("call {id}: {}", wrong.join("; ")))
+    let draws = [&answer.random, &answer.np_random, &answer.urandom]
+        .map(|hex| u64::from_str_radix(hex, 16).map_err(|_| hex.to_owned()));
+    match draws {
+        [Ok(a), Ok(b), Ok(c)] if wrong.is_empty() => Ok([a, b, c]),
+        _ => {
+            let bad: Vec<String> = draws.into_iter().filter_map(Result::err).collect();
+            if !bad.is_empty() {
+                wrong.push(format!("drew no 64-bit hex numbers: {bad:?}"));
+            }
+            Err(format!("call {id}: {}", wrong.join("; ")))
+        }
     }
 }
 
@@ -166,12 +174,12 @@ mod tests {
         fs_err::write(scratch.work().join("result.txt"), format!("5 {total}")).unwrap();
         let answer = |call: usize, leftovers: &str| {
             format!(
-                r#"{{"call": {call}, "env": "5", "total": {total}, "distinct": {distinct}, "leftovers": {leftovers}, "random": "a", "np_random": "b", "urandom": "c"}}"#
+                r#"{{"call": {call}, "env": "5", "total": {total}, "distinct": {distinct}, "leftovers": {leftovers}, "random": "0a", "np_random": "b", "urandom": "ffffffffffffffff"}}"#
             )
         };
         assert_eq!(
             check(5, answer(5, "[]").as_bytes(), &scratch).unwrap(),
-            ["a", "b", "c"]
+            [10, 11, u64::MAX]
         );
         let err = check(5, answer(4, r#"["tmp:call.txt"]"#).as_bytes(), &scratch).unwrap_err();
         assert!(
