@@ -84,26 +84,45 @@ pub fn load(layout: &Layout, options: &Options) -> Result<()> {
             native.display()
         );
     }
-    let threads = options.threads;
     println!(
-        "The embedding API under load: one harness::Python (python-snapshot.wasm, an engine with deadlines), {threads} threads; \
+        "The embedding API under load: one harness::Python (python-snapshot.wasm, an engine with deadlines), {} threads; \
          each call `python -c xtask/bench/load_call.py ID` with its own argv, CALL_ID, /tmp and working directory, \
          a {} s deadline and a {} MiB memory cap\n",
+        options.threads,
         call::DEADLINE.as_secs(),
         call::MEMORY_LIMIT >> 20
     );
 
+    let run = measure(&python, &native, options)?;
+    report(&run);
+    verdict(&run)
+}
+
+/// What one run of the benchmark measured.
+struct Run {
+    warm_up: usize,
+    /// RSS after loading, after the warm-up, after the last call, and the
+    /// highest seen.
+    rss: [u64; 4],
+    guest: Tally,
+    guest_figures: Figures,
+    native: Option<(Tally, Figures)>,
+}
+
+/// The warm-up, the measured calls, then the native ones.
+fn measure(python: &harness::Python, native: &Path, options: &Options) -> Result<Run> {
+    let threads = options.threads;
     let loaded = rss()?;
     let peak = PeakRss::start()?;
     let mut guest = Tally::default();
     let warm_up = threads * WARM_UP_PER_THREAD;
     eprintln!("warm-up: {warm_up} calls…");
-    guest.add_all(drive(threads, 0..warm_up, |id| guest_call(&python, id)));
+    guest.add_all(drive(threads, 0..warm_up, |id| guest_call(python, id)));
     let warm = rss()?;
     eprintln!("measuring {} calls…", options.calls);
     let start = Instant::now();
     let measured = drive(threads, warm_up..warm_up + options.calls, |id| {
-        guest_call(&python, id)
+        guest_call(python, id)
     });
     let wall = start.elapsed();
     let after = rss()?;
@@ -111,30 +130,39 @@ pub fn load(layout: &Layout, options: &Options) -> Result<()> {
     let guest_figures = Figures::of(&measured, wall);
     guest.add_all(measured);
 
-    let mut native_tally = Tally::default();
-    let native_figures = (options.native_calls > 0).then(|| {
+    let native = (options.native_calls > 0).then(|| {
         eprintln!("native: {} calls…", options.native_calls);
         let start = Instant::now();
         let done = drive(threads, 0..options.native_calls, |id| {
-            native_call(&native, id)
+            native_call(native, id)
         });
         let figures = Figures::of(&done, start.elapsed());
-        native_tally.add_all(done);
-        figures
+        let mut tally = Tally::default();
+        tally.add_all(done);
+        (tally, figures)
     });
+    Ok(Run {
+        warm_up,
+        rss: [loaded, warm, after, peak],
+        guest,
+        guest_figures,
+        native,
+    })
+}
 
+fn report(run: &Run) {
     println!(
         "{:<36} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "", "calls", "calls/s", "p50", "p90", "p99", "max"
     );
-    println!("{:<36} {warm_up:>7}", "harness::Python, warm-up");
-    guest_figures.print("harness::Python (snapshot)");
-    if let Some(native) = &native_figures {
+    println!("{:<36} {:>7}", "harness::Python, warm-up", run.warm_up);
+    run.guest_figures.print("harness::Python (snapshot)");
+    if let Some((_, native)) = &run.native {
         native.print("native `python -c`, whole process");
-        guest_figures.print_ratio(native);
+        run.guest_figures.print_ratio(native);
     }
+    let [loaded, warm, after, peak] = run.rss;
     let growth = after.saturating_sub(warm);
-    let within = growth <= RSS_GROWTH_BOUND;
     println!(
         "\nhost RSS: {:.1} MiB loaded, {:.1} MiB after the warm-up, {:.1} MiB after the last call \
          (+{:.1} MiB; bound +{} MiB: {}); peak {:.1} MiB",
@@ -143,29 +171,40 @@ pub fn load(layout: &Layout, options: &Options) -> Result<()> {
         mib(after),
         mib(growth),
         RSS_GROWTH_BOUND >> 20,
-        if within { "ok" } else { "EXCEEDED" },
+        if growth <= RSS_GROWTH_BOUND {
+            "ok"
+        } else {
+            "EXCEEDED"
+        },
         mib(peak)
     );
+    let guest = &run.guest;
     println!(
         "guest: {} answers checked, {} failed calls, {} isolation failures \
-         (a wrong answer, another call's leftovers, or a repeated random draw; {} draws all compared)",
+         (a wrong answer, another call's leftovers, or a repeated random draw; {} draws compared)",
         guest.checked,
         guest.failed,
         guest.isolation_failures(),
-        guest.draws.len()
+        guest.draws.len() + guest.repeated_draws
     );
-    if native_figures.is_some() {
+    if let Some((native, _)) = &run.native {
         println!(
-            "native: {} answers checked, {} failed calls",
-            native_tally.checked,
-            native_tally.failed + native_tally.isolation_failures()
+            "native: {} answers checked, {} failed or wrong",
+            native.checked,
+            native.failed + native.isolation_failures()
         );
     }
-    for (what, tally) in [("guest", &guest), ("native", &native_tally)] {
-        for example in &tally.examples {
+    let native = run.native.as_ref().map(|(tally, _)| tally);
+    for (what, tally) in [("guest", Some(guest)), ("native", native)] {
+        for example in tally.iter().flat_map(|t| &t.examples) {
             println!("{what} failure: {example}");
         }
     }
+}
+
+/// An error unless every call was right and the RSS stayed within bound.
+fn verdict(run: &Run) -> Result<()> {
+    let guest = &run.guest;
     if guest.failed + guest.isolation_failures() > 0 {
         bail!(
             "{} failed calls and {} isolation failures in the guest",
@@ -173,10 +212,14 @@ pub fn load(layout: &Layout, options: &Options) -> Result<()> {
             guest.isolation_failures()
         );
     }
-    if native_tally.failed + native_tally.isolation_failures() > 0 {
-        bail!("native calls failed: the comparison is void");
+    if let Some((native, _)) = &run.native
+        && native.failed + native.isolation_failures() > 0
+    {
+        bail!("native calls failed or were wrong: the comparison is void");
     }
-    if !within {
+    let [_, warm, after, _] = run.rss;
+    let growth = after.saturating_sub(warm);
+    if growth > RSS_GROWTH_BOUND {
         bail!(
             "the host's RSS grew by {:.1} MiB over the measured calls, beyond the bound of {} MiB",
             mib(growth),
@@ -223,7 +266,10 @@ fn drive(threads: usize, ids: Range<usize>, call: impl Fn(usize) -> Done + Sync)
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     })
 }
