@@ -53,7 +53,8 @@ fn ok(out: &RunOutput) -> String {
 
 /// Leaves a mark everywhere a call can write state: the environment
 /// (`os.environ` sets libc's too, from which a run's `os.environ` is
-/// built), builtins, a preimported module's attributes, `sys.modules`,
+/// built), builtins, a preimported module's attributes and its C state
+/// (numpy's print options), `__main__`'s globals, `sys.modules`,
 /// `sys.path`, a standard-library function, the recursion limit, `/tmp`,
 /// the working directory and `/dev`.
 const POISON: &str = r#"
@@ -61,6 +62,8 @@ import builtins, json, os, sys, numpy
 os.environ["POISON"] = "environ"
 builtins.poison = numpy.poison = "attribute"
 numpy.float64 = None
+numpy.set_printoptions(precision=2)
+poison_global = "__main__"
 sys.modules["poison"] = sys
 sys.path.insert(0, "/poison")
 json.dumps = None
@@ -78,6 +81,8 @@ seen = [f"environ:{k}" for k in os.environ if k.startswith("POISON")]
 seen += ["builtins"] if hasattr(builtins, "poison") else []
 seen += ["numpy attribute"] if hasattr(numpy, "poison") else []
 seen += ["numpy.float64"] if numpy.float64 is None else []
+seen += ["numpy printoptions"] if numpy.get_printoptions()["precision"] != 8 else []
+seen += ["__main__ global"] if "poison_global" in globals() else []
 seen += ["sys.modules"] if "poison" in sys.modules else []
 seen += ["sys.path"] if "/poison" in sys.path else []
 seen += ["json.dumps"] if json.dumps is None else []
@@ -118,6 +123,8 @@ fn a_call_never_sees_an_earlier_calls_files_globals_or_environment() {
             "environ:POISON",
             "builtins",
             "numpy.float64",
+            "numpy printoptions",
+            "__main__ global",
             "sys.modules",
             "json.dumps",
             "recursion limit",
@@ -322,7 +329,7 @@ fn a_timed_out_call_does_not_disturb_the_others_or_the_next() {
         })
     });
     assert!(
-        matches!(out.status, Status::TimedOut { after, .. } if after >= Duration::from_secs(1)),
+        matches!(out.status, Status::TimedOut { after, .. } if after >= Duration::from_millis(900)),
         "{}",
         out.status
     );
