@@ -3,7 +3,9 @@
 //! failure with its exit code and reason), and that nothing of the host
 //! changed. Guest cases run the real python.wasm through the CLI (`cargo
 //! faasm-py build` first); bad-input cases run the CLI on a scratch
-//! workspace of their own.
+//! workspace of their own. The same through one embedded `harness::Python`
+//! (isolation between its calls; a trapping, timed-out or out-of-memory
+//! call beside others and before the next) are in embedded.rs.
 
 mod common;
 

@@ -14,7 +14,9 @@
 //! - `--ops`: the WebAssembly operators python.wasm executes for start-up
 //!   and for one call of each compute case, counted by wasmtime (no native
 //!   side and no time: a count the machine's load cannot move, to compare
-//!   two builds of python.wasm on a noisy machine).
+//!   two builds of python.wasm on a noisy machine);
+//! - `--load`: the embedding API under load, many calls from every core
+//!   through one `harness::Python` (see [`load`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,8 @@ use harness::suite::report::JsonReport;
 
 use crate::{cargo, check, workspace_root};
 
+pub mod load;
+
 /// The start-up cases, as `python -c` code.
 const STARTUP: &[(&str, &str)] = &[("-c pass", "pass"), ("import numpy", "import numpy")];
 
@@ -40,6 +44,8 @@ pub struct Options {
     pub suites: bool,
     /// Operator counts instead of times.
     pub operations: bool,
+    /// The load benchmark instead of the cases.
+    pub load: Option<load::Options>,
 }
 
 pub fn bench(options: &Options) -> Result<()> {
@@ -50,6 +56,9 @@ pub fn bench(options: &Options) -> Result<()> {
     }
     if options.operations {
         return operations(&layout);
+    }
+    if let Some(load) = &options.load {
+        return load::load(&layout, load);
     }
     // As a user has it: `cargo install` builds the release profile.
     check(cargo().args([

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <bench [--runs N] [--suites | --ops] | ci>";
+const USAGE: &str = "usage: cargo xtask <bench [--runs N] [--suites | --ops | --load [--calls N] [--native-calls N] [--threads N]] | ci>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,24 +51,94 @@ fn parse_bench(args: &[String]) -> Result<bench::Options> {
         runs: 10,
         suites: false,
         operations: false,
+        load: None,
     };
+    // Given only with --load; kept apart until the end so their order does
+    // not matter.
+    let mut load = bench::load::Options::default();
+    let mut load_knobs = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--runs" => {
-                let n = args.next().map_or("", String::as_str);
-                options.runs = match n.parse::<usize>() {
-                    Ok(runs @ 1..=1000) => runs,
-                    _ => bail!("--runs takes a whole number from 1 to 1000, got `{n}`"),
-                };
+        let mut number = |range: std::ops::RangeInclusive<usize>| {
+            let n = args.next().map_or("", String::as_str);
+            match n.parse::<usize>() {
+                Ok(v) if range.contains(&v) => Ok(v),
+                _ => Err(anyhow::anyhow!(
+                    "{arg} takes a whole number from {} to {}, got `{n}`",
+                    range.start(),
+                    range.end()
+                )),
             }
+        };
+        match arg.as_str() {
+            "--runs" => options.runs = number(1..=1000)?,
             "--suites" => options.suites = true,
             "--ops" => options.operations = true,
+            "--load" => options.load = Some(bench::load::Options::default()),
+            "--calls" => {
+                load.calls = number(1..=10_000_000)?;
+                load_knobs.push(arg);
+            }
+            "--native-calls" => {
+                load.native_calls = number(0..=10_000_000)?;
+                load_knobs.push(arg);
+            }
+            "--threads" => {
+                load.threads = number(1..=1024)?;
+                load_knobs.push(arg);
+            }
             _ => bail!("{USAGE}"),
         }
     }
-    if options.suites && options.operations {
-        bail!("--suites and --ops are two different benchmarks: give one\n{USAGE}");
+    match &mut options.load {
+        Some(chosen) => *chosen = load,
+        None => {
+            if let Some(knob) = load_knobs.first() {
+                bail!("{knob} is an option of --load\n{USAGE}");
+            }
+        }
+    }
+    let benchmarks = [options.suites, options.operations, options.load.is_some()];
+    if benchmarks.iter().filter(|b| **b).count() > 1 {
+        bail!("--suites, --ops and --load are different benchmarks: give one\n{USAGE}");
     }
     Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<bench::Options> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        parse_bench(&args)
+    }
+
+    #[test]
+    fn load_options_in_any_order() {
+        let options = parse(&["--calls", "50", "--load", "--threads", "3"]).unwrap();
+        let load = options.load.unwrap();
+        assert_eq!((load.calls, load.threads), (50, 3));
+        assert_eq!(
+            load.native_calls,
+            bench::load::Options::default().native_calls
+        );
+    }
+
+    #[test]
+    fn bad_bench_options_are_one_line_errors() {
+        for (args, message) in [
+            (
+                &["--load", "--calls", "0"][..],
+                "--calls takes a whole number from 1",
+            ),
+            (&["--load", "--threads", "many"], "got `many`"),
+            (&["--calls", "5"], "--calls is an option of --load"),
+            (&["--load", "--ops"], "different benchmarks"),
+            (&["--runs"], "--runs takes a whole number"),
+        ] {
+            let err = parse(args).err().expect("an error").to_string();
+            assert!(err.contains(message), "{args:?}: {err}");
+        }
+    }
 }

@@ -28,7 +28,12 @@ fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
 
 fn rust_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for crate_dir in ["cargo-faasm-py", "harness", "xtask"] {
+    for crate_dir in [
+        "cargo-faasm-py",
+        "harness",
+        "xtask",
+        "examples/serve-python",
+    ] {
         files(&workspace().join(crate_dir), ".rs", &mut out);
     }
     assert!(out.len() > 40, "found only {} Rust files", out.len());
