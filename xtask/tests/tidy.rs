@@ -552,3 +552,90 @@ fn the_docs_stage_table_is_the_pipelines() {
         "docs/architecture.md's stage table and StageId::BUILTIN differ"
     );
 }
+
+/// Shell is written by one quoting helper (`stages/script.rs`), never
+/// pasted together with `format!`: a path with a space or a quote in it
+/// would split or run.
+#[test]
+fn shell_scripts_come_from_the_one_helper() {
+    let mut bad = Vec::new();
+    for path in rust_files() {
+        let rel = path
+            .strip_prefix(workspace())
+            .unwrap()
+            .display()
+            .to_string();
+        if !rel.starts_with("cargo-faasm-py/src/") || rel == "cargo-faasm-py/src/stages/script.rs" {
+            continue;
+        }
+        let text = without_unit_tests(&std::fs::read_to_string(&path).unwrap());
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for pattern in ["format!(\"exec", "#!/bin/sh", "write_script("] {
+                if line.contains(pattern) {
+                    bad.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "write these scripts with stages::script::Wrapper:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// A stage's fingerprint covers the code that builds it: every module
+/// under `stages/` that a stage's files use (and the stage's own
+/// submodules) is in its recipe (`include_str!`), so changing a helper
+/// rebuilds the stages that run it.
+#[test]
+fn every_stages_helper_a_stage_uses_is_in_its_recipe() {
+    let src = workspace().join("cargo-faasm-py/src");
+    let graph = module_graph(&src);
+    let file_of = |module: &str| -> PathBuf {
+        let base = src.join(module.replace("::", "/"));
+        let file = base.with_extension("rs");
+        if file.is_file() {
+            file
+        } else {
+            base.join("mod.rs")
+        }
+    };
+    let mut bad = Vec::new();
+    for stage in graph.keys().filter(|m| m.starts_with("stages::")) {
+        let file = file_of(stage);
+        let text = without_unit_tests(&std::fs::read_to_string(&file).unwrap());
+        if !text.contains("fn recipe(") {
+            continue;
+        }
+        let included: BTreeSet<PathBuf> = text
+            .split("include_str!(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(|rel| normalize(&file.parent().unwrap().join(rel)))
+            .collect();
+        let own = |m: &str| m == stage || m.starts_with(&format!("{stage}::"));
+        let mut needed: BTreeMap<&str, String> = BTreeMap::new();
+        for (module, uses) in graph.iter().filter(|(m, _)| own(m)) {
+            needed.insert(module, format!("{module} is part of the stage"));
+            for (used, place) in uses {
+                if used.starts_with("stages::") {
+                    needed.entry(used).or_insert_with(|| place.clone());
+                }
+            }
+        }
+        for (module, why) in needed {
+            if !included.contains(&normalize(&file_of(module))) {
+                bad.push(format!("{stage}'s recipe lacks {module} ({why})"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "add these files to the stages' recipes:\n{}",
+        bad.join("\n")
+    );
+}

@@ -15,7 +15,11 @@ use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 const CFLAGS: &str = "-O2 -g0";
-const RECIPE: &[&str] = &[include_str!("clibs.rs")];
+const RECIPE: &[&str] = &[
+    include_str!("clibs.rs"),
+    include_str!("toolchain.rs"),
+    include_str!("util.rs"),
+];
 
 fn common_inputs(cx: &StageContext, artifact: &str, fp: &mut Fingerprint) -> Result<()> {
     fp.add("cflags", CFLAGS);
@@ -99,9 +103,7 @@ impl Stage for Bzip2 {
         Cmd::new("make")
             .arg(format!("-j{}", cx.jobs))
             .arg("libbz2.a")
-            .arg(format!("CC={}", tc.tool("clang").display()))
-            .arg(format!("AR={}", tc.tool("llvm-ar").display()))
-            .arg(format!("RANLIB={}", tc.tool("llvm-ranlib").display()))
+            .args(tc.make_vars())
             .arg(format!("CFLAGS={CFLAGS} -D_FILE_OFFSET_BITS=64"))
             .cwd(&src)
             .run(log)?;
@@ -182,9 +184,7 @@ impl Stage for Zstd {
         Cmd::new("make")
             .arg(format!("-j{}", cx.jobs))
             .arg("libzstd.a")
-            .arg(format!("CC={}", tc.tool("clang").display()))
-            .arg(format!("AR={}", tc.tool("llvm-ar").display()))
-            .arg(format!("RANLIB={}", tc.tool("llvm-ranlib").display()))
+            .args(tc.make_vars())
             .arg(format!("CFLAGS={CFLAGS}"))
             .arg("ZSTD_NO_ASM=1")
             .cwd(src.join("lib"))

@@ -155,7 +155,12 @@ impl Stage for Cpython {
         deps
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("cpython.rs")]
+        &[
+            include_str!("cpython.rs"),
+            include_str!("host_python.rs"),
+            include_str!("toolchain.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("opt", OPT);

@@ -24,8 +24,9 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use fs_err as fs;
 
+use super::script::Wrapper;
 use super::toolchain::{Toolchain, clang_cxx, wasi_sdk_path};
-use super::util::{publish_link, write_script};
+use super::util::publish_link;
 use crate::digest::Fingerprint;
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
@@ -170,7 +171,12 @@ impl Stage for CxxRuntime {
         vec![StageId::Toolchain]
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("cxx_runtime.rs")]
+        &[
+            include_str!("cxx_runtime.rs"),
+            include_str!("script.rs"),
+            include_str!("toolchain.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         if wasi_sdk_path().is_none() {
@@ -185,15 +191,12 @@ impl Stage for CxxRuntime {
         fs::create_dir_all(out.join("bin"))?;
         match wasi_sdk_path() {
             // A wasi-sdk brings its own C++ runtime; only the flags are ours.
-            Some(sdk) => write_script(
-                &clang_cxx(out),
-                &format!(
-                    "exec '{}' --driver-mode=g++ {} \"$@\"",
-                    tc.tool("clang").display(),
-                    EXCEPTIONS.join(" ") + " " + THREADS
-                ),
-            )
-            .map(|()| log.note(&format!("using the C++ runtime of {}", sdk.display())))?,
+            Some(sdk) => Wrapper::new(tc.tool("clang"))
+                .arg("--driver-mode=g++")
+                .args(EXCEPTIONS)
+                .arg(THREADS)
+                .write(&clang_cxx(out))
+                .map(|()| log.note(&format!("using the C++ runtime of {}", sdk.display())))?,
             None => build_runtime(cx, &tc, &toolchain_out, out, log)?,
         }
         smoke_test(&clang_cxx(out), out, log)
@@ -330,16 +333,14 @@ fn build_runtime(
     tc.archive(&out.join("lib/libc++.a"), &cxx, log)?;
     fs::remove_dir_all(&objects)?;
 
-    write_script(
-        &clang_cxx(out),
-        &format!(
-            "exec '{}' --driver-mode=g++ -nostdinc++ -isystem '{}' -L '{}' {} {THREADS} \"$@\"",
-            tc.tool("clang").display(),
-            headers.display(),
-            out.join("lib").display(),
-            EXCEPTIONS.join(" ")
-        ),
-    )
+    Wrapper::new(tc.tool("clang"))
+        .args(["--driver-mode=g++", "-nostdinc++", "-isystem"])
+        .arg(&headers)
+        .arg("-L")
+        .arg(out.join("lib"))
+        .args(EXCEPTIONS)
+        .arg(THREADS)
+        .write(&clang_cxx(out))
 }
 
 /// Turns Debian's single-threaded `__config_site` into one with threads

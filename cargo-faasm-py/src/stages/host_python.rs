@@ -30,7 +30,7 @@ impl Stage for HostPython {
         vec![]
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("host_python.rs")]
+        &[include_str!("host_python.rs"), include_str!("util.rs")]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add(CPYTHON, &cx.pins.get(CPYTHON)?.sha256);

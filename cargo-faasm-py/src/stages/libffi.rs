@@ -33,7 +33,11 @@ impl Stage for Libffi {
         vec![StageId::Toolchain]
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("libffi.rs")]
+        &[
+            include_str!("libffi.rs"),
+            include_str!("toolchain.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("cflags", CFLAGS);

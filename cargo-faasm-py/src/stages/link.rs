@@ -79,6 +79,10 @@ impl Stage for Link {
         // module_report.rs: their text is part of the recipe.
         &[
             include_str!("link.rs"),
+            include_str!("cpython.rs"),
+            include_str!("package/mod.rs"),
+            include_str!("toolchain.rs"),
+            include_str!("util.rs"),
             include_str!("../inittab.rs"),
             include_str!("../module_report.rs"),
         ]

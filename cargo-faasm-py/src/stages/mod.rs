@@ -15,6 +15,7 @@ mod native;
 mod openblas;
 pub mod package;
 mod runtime;
+mod script;
 pub mod snapshot;
 pub mod toolchain;
 pub mod util;

@@ -28,7 +28,11 @@ impl Stage for Native {
         vec![StageId::HostPython]
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("native.rs")]
+        &[
+            include_str!("native.rs"),
+            include_str!("host_python.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         for wheel in wheels(cx) {

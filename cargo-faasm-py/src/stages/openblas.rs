@@ -61,7 +61,11 @@ impl Stage for Openblas {
         vec![StageId::Toolchain]
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("openblas.rs")]
+        &[
+            include_str!("openblas.rs"),
+            include_str!("toolchain.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         fp.add("openblas", &cx.pins.get("openblas")?.sha256);
@@ -77,9 +81,7 @@ impl Stage for Openblas {
                 .arg(format!("-j{}", cx.jobs))
                 .arg(target)
                 .args(MAKE_VARS)
-                .arg(format!("CC={}", tc.tool("clang").display()))
-                .arg(format!("AR={}", tc.tool("llvm-ar").display()))
-                .arg(format!("RANLIB={}", tc.tool("llvm-ranlib").display()))
+                .args(tc.make_vars())
                 .arg(format!("COMMON_OPT={COMMON_OPT}"))
                 .arg(format!("CFLAGS={CFLAGS}"))
                 .cwd(&src)

@@ -33,7 +33,12 @@ impl Stage for Runtime {
         deps
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("runtime.rs")]
+        &[
+            include_str!("runtime.rs"),
+            include_str!("cpython.rs"),
+            include_str!("host_python.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         for wheel in &cx.plan.wheels {

@@ -34,7 +34,8 @@ impl Stage for SnapshotStage {
         // The harness starts the guest and saves it: its code is part of
         // how the snapshot is made, and it says which of its files are.
         static RECIPE: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-            std::iter::once(include_str!("snapshot.rs"))
+            [include_str!("snapshot.rs"), include_str!("util.rs")]
+                .into_iter()
                 .chain(harness::snapshot::SOURCES.iter().copied())
                 .collect()
         });

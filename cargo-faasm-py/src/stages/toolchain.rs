@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::util::{path_with, publish_link, set_executable, unzip, write_script};
+use super::script::{Wrapper, assign};
+use super::util::{path_with, publish_link, set_executable, unzip};
 use crate::digest::Fingerprint;
 use crate::pipeline::{Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
@@ -77,6 +78,16 @@ impl Toolchain {
             // Nothing of the host's pkg-config world applies to wasm.
             .env("PKG_CONFIG_LIBDIR", "/nonexistent")
             .env_remove("PKG_CONFIG_PATH")
+    }
+
+    /// `CC=…`, `AR=…` and `RANLIB=…`: the toolchain as arguments of a
+    /// `make` whose Makefile has no configure step to hand it to.
+    pub fn make_vars(&self) -> [std::ffi::OsString; 3] {
+        [
+            assign("CC", self.tool("clang")),
+            assign("AR", self.tool("llvm-ar")),
+            assign("RANLIB", self.tool("llvm-ranlib")),
+        ]
     }
 
     /// Compiles each source to `<objects>/<stem>.o` with `flags`, `jobs` at
@@ -145,7 +156,11 @@ impl Stage for ToolchainStage {
         vec![]
     }
     fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("toolchain.rs")]
+        &[
+            include_str!("toolchain.rs"),
+            include_str!("script.rs"),
+            include_str!("util.rs"),
+        ]
     }
     fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
         match wasi_sdk_path() {
@@ -198,17 +213,12 @@ fn write_wasi_sdk_wrappers(sdk: &Path, bin: &Path) -> Result<()> {
     }
     let sysroot = sdk.join("share/wasi-sysroot");
     let sdk_bin = sdk.join("bin");
-    let cc = format!(
-        "exec '{}' --target={TARGET} --sysroot='{}'",
-        sdk_bin.join("clang").display(),
-        sysroot.display()
-    );
-    write_script(&bin.join("clang"), &format!("{cc} \"$@\""))?;
+    Wrapper::new(sdk_bin.join("clang"))
+        .arg(format!("--target={TARGET}"))
+        .arg(assign("--sysroot", &sysroot))
+        .write(&bin.join("clang"))?;
     for tool in ["wasm-ld", "llvm-ar", "llvm-ranlib", "llvm-nm"] {
-        write_script(
-            &bin.join(tool),
-            &format!("exec '{}' \"$@\"", sdk_bin.join(tool).display()),
-        )?;
+        Wrapper::new(sdk_bin.join(tool)).write(&bin.join(tool))?;
     }
     Ok(())
 }
@@ -250,21 +260,22 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
     fs::os::unix::fs::symlink(zig_dir.join("ziglang/lib/include"), res.join("include"))?;
     fs::copy(&builtins, rt_dir.join("libclang_rt.builtins.a"))?;
 
-    let zig = zig.display();
     // -B makes the driver find our wasm-ld wrapper whatever PATH says.
-    let cc = format!(
-        "exec '{zig}' clang -resource-dir '{}' --target={TARGET} --sysroot='{}' -B '{}'",
-        res.display(),
-        usr.display(),
-        bin.display()
-    );
-    write_script(&bin.join("clang"), &format!("{cc} \"$@\""))?;
+    Wrapper::new(&zig)
+        .arg("clang")
+        .arg("-resource-dir")
+        .arg(&res)
+        .arg(format!("--target={TARGET}"))
+        .arg(assign("--sysroot", &usr))
+        .arg("-B")
+        .arg(bin)
+        .write(&bin.join("clang"))?;
     for (tool, sub) in [
         ("wasm-ld", "wasm-ld"),
         ("llvm-ar", "ar"),
         ("llvm-ranlib", "ranlib"),
     ] {
-        write_script(&bin.join(tool), &format!("exec '{zig}' {sub} \"$@\""))?;
+        Wrapper::new(&zig).arg(sub).write(&bin.join(tool))?;
     }
     software_fenv(cx, &usr, out, log)
 }

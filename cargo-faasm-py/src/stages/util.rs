@@ -162,12 +162,6 @@ pub fn set_executable(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes an executable shell script.
-pub fn write_script(path: &Path, body: &str) -> Result<()> {
-    fs::write(path, format!("#!/bin/sh\n{body}\n"))?;
-    set_executable(path)
-}
-
 /// `PATH` with `dirs` in front of the process's own.
 pub fn path_with(dirs: &[&Path]) -> OsString {
     let current = std::env::var_os("PATH").unwrap_or_default();

@@ -14,8 +14,9 @@ use crate::plan::Package;
 use crate::process::Log;
 use crate::stages::cpython::CpythonBuild;
 use crate::stages::cxx_runtime;
+use crate::stages::script::Wrapper;
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{files_under, unzip, write_script};
+use crate::stages::util::{files_under, unzip};
 
 /// The compiler wrapper that turns extension modules into archives.
 pub const STATIC_EXT_CC: &str = include_str!("static_ext_cc.py");
@@ -63,14 +64,11 @@ pub fn write_wrapper(
     fs::write(wrap.join("static_ext_cc.py"), STATIC_EXT_CC)?;
     for name in ["cc", "c++"] {
         // The wrapper's first argument says which compiler it stands for.
-        write_script(
-            &wrap.join(name),
-            &format!(
-                "exec '{}' -S '{}' {name} \"$@\"",
-                python.display(),
-                wrap.join("static_ext_cc.py").display()
-            ),
-        )?;
+        Wrapper::new(python)
+            .arg("-S")
+            .arg(wrap.join("static_ext_cc.py"))
+            .arg(name)
+            .write(&wrap.join(name))?;
     }
     Ok(wrap)
 }
@@ -78,19 +76,16 @@ pub fn write_wrapper(
 /// The environment that makes the host python report the wasm build's
 /// configuration: its `_sysconfigdata`, `EXT_SUFFIX` and `pyconfig.h`, as
 /// CPython's own Makefile does for `PYTHON_FOR_BUILD`.
-pub fn target_env(cx: &StageContext, cpython: &CpythonBuild) -> Vec<(String, String)> {
+pub fn target_env(cx: &StageContext, cpython: &CpythonBuild) -> Vec<(&'static str, String)> {
     vec![
         (
-            "_PYTHON_PROJECT_BASE".into(),
+            "_PYTHON_PROJECT_BASE",
             cpython.project_base.display().to_string(),
         ),
-        ("_PYTHON_HOST_PLATFORM".into(), HOST_PLATFORM.into()),
+        ("_PYTHON_HOST_PLATFORM", HOST_PLATFORM.into()),
+        ("_PYTHON_SYSCONFIGDATA_NAME", cx.guest.sysconfigdata_name()),
         (
-            "_PYTHON_SYSCONFIGDATA_NAME".into(),
-            cx.guest.sysconfigdata_name(),
-        ),
-        (
-            "_PYTHON_SYSCONFIGDATA_PATH".into(),
+            "_PYTHON_SYSCONFIGDATA_PATH",
             cpython.sysconfig_dir.display().to_string(),
         ),
     ]
@@ -106,23 +101,17 @@ pub fn write_target_python(
     python_path: &[&Path],
 ) -> Result<PathBuf> {
     let path = out.join("target-python");
-    let mut exports: String = target_env(cx, cpython)
-        .iter()
-        .map(|(k, v)| format!("export {k}='{v}'\n"))
-        .collect();
+    let mut script = Wrapper::new(python);
+    for (key, value) in target_env(cx, cpython) {
+        script = script.export(key, value);
+    }
     if !python_path.is_empty() {
         let joined =
             std::env::join_paths(python_path).context("a directory cannot go on PYTHONPATH")?;
         // After the caller's own (numpy's generators set theirs).
-        exports.push_str(&format!(
-            "export PYTHONPATH=\"${{PYTHONPATH:+$PYTHONPATH:}}{}\"\n",
-            joined.to_string_lossy()
-        ));
+        script = script.export_after_callers("PYTHONPATH", joined);
     }
-    write_script(
-        &path,
-        &format!("{exports}exec '{}' \"$@\"", python.display()),
-    )?;
+    script.write(&path)?;
     Ok(path)
 }
 

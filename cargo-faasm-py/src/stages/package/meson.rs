@@ -8,137 +8,111 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::cross::{
-    WASI_DEFINES, build_shims, guest_build_deps_view, write_target_python, write_wrapper,
-};
+use super::cross::{WASI_DEFINES, write_target_python};
+use super::flow::{Backend, Build};
 use super::manifest::Manifest;
-use super::modules;
-use crate::pipeline::{StageContext, StageId};
+use crate::pipeline::StageContext;
 use crate::plan::Package;
 use crate::process::{Cmd, Log};
-use crate::stages::build_tools;
-use crate::stages::cpython::CpythonBuild;
-use crate::stages::host_python;
 use crate::stages::toolchain::Toolchain;
-use crate::stages::util::{files_under, path_with};
+use crate::stages::util::path_with;
 
-/// Builds `package` from its source tree `src` with its vendored meson
-/// into `out`.
-pub fn build(
-    cx: &StageContext,
-    package: &Package,
-    src: &Path,
-    out: &Path,
-    log: &mut Log,
-) -> Result<()> {
-    let tc = Toolchain::with_cxx(
-        &cx.output(&StageId::Toolchain)?,
-        &cx.output(&StageId::CxxRuntime)?,
-    );
-    let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
-    let tools = build_tools::bin(&build_tools::dir(out));
+/// The meson backend.
+pub struct Meson;
 
-    let src = src.to_owned();
-    let build = out.join("build");
-    let wrap = write_wrapper(&tc, &tools.join("python"), out, &build, &cpython)?;
-    // Not the build tools' venv: sysconfig's `venv` scheme ignores the
-    // target's include directory.
-    let host_python = host_python::python(&cx.output(&StageId::HostPython)?);
-    // Build scripts run by the target python (pandas' version and
-    // template generators) import the build tools too.
-    let deps_view = guest_build_deps_view(cx, package, out, log)?;
-    let tools_site = build_tools::site(&build_tools::dir(out), &cx.guest);
-    let mut python_path = vec![tools_site.as_path()];
-    python_path.extend(deps_view.as_deref());
-    let target_python = write_target_python(cx, out, &host_python, &cpython, &python_path)?;
-    let pkg_config_dirs = pkg_config_dirs(cx, package)?;
-    let cross = write_cross_file(out, &tc, &wrap, &tools, &target_python, &pkg_config_dirs)?;
-
-    // numpy vendors its own meson; everything else uses the lock's.
-    let vendored = src.join("vendored-meson/meson/meson.py");
-    let meson = if vendored.is_file() {
-        vendored
-    } else {
-        let meson = tools.join("meson");
-        if !meson.is_file() {
-            bail!(
-                "{} vendors no meson and the build tools have none (its build-system requires should name meson)",
-                package.name
-            );
-        }
-        meson
-    };
-    let path = path_with(&[&tools]);
-    let with_env = |mut cmd: Cmd| {
-        for (key, value) in &package.env {
-            cmd = cmd.env(key, value);
-        }
-        // Cython finds the guest packages' `.pxd` files on it.
-        if let Some(view) = &deps_view {
-            cmd = cmd.env("PYTHONPATH", view);
-        }
-        cmd
-    };
-    let meson_cmd = || {
-        with_env(Cmd::new(tools.join("python")))
-            .arg(&meson)
-            .env("PATH", &path)
-            .env("PKG_CONFIG_LIBDIR", "/nonexistent")
-            .env_remove("PKG_CONFIG_PATH")
-    };
-
-    log.step("meson setup");
-    meson_cmd()
-        .arg("setup")
-        .arg(&build)
-        .arg(&src)
-        .arg("--cross-file")
-        .arg(&cross)
-        .arg(format!("--prefix={}", cx.guest.prefix()))
-        .args(["-Dbuildtype=release", "-Db_ndebug=if-release"])
-        .args(&package.meson_options)
-        .run(log)?;
-
-    let ninja = with_env(Cmd::new(tools.join("ninja")))
-        .arg("-C")
-        .arg(&build)
-        .arg(format!("-j{}", cx.jobs))
-        .env("PATH", &path);
-    // The wrapper names modules from meson's introspection, read once here.
-    log.step("index extension modules");
-    Cmd::new(tools.join("python"))
-        .arg(wrap.join("static_ext_cc.py"))
-        .arg("index")
-        .run(log)?;
-    log.step("ninja");
-    ninja.run(log)?;
-
-    log.step("meson install");
-    let destdir = out.join("destdir");
-    meson_cmd()
-        .args(["install", "--no-rebuild", "--quiet", "-C"])
-        .arg(&build)
-        .arg("--destdir")
-        .arg(&destdir)
-        .run(log)?;
-
-    log.step("collect");
-    let mut manifest = Manifest {
-        modules: modules::privatize(&tc, &package.name, &wrap, out, log)?,
-        extra_archives: Vec::new(),
-    };
-    if manifest.modules.is_empty() {
-        bail!("{} built no extension modules", package.name);
+impl Backend for Meson {
+    fn build_dir(&self, _src: &Path, out: &Path) -> PathBuf {
+        out.join("build")
     }
-    check_libraries_linked(cx, package, &manifest)?;
-    if !package.shims.is_empty() {
-        manifest
-            .extra_archives
-            .push(build_shims(cx, &tc, package, out, log)?);
+
+    fn build(&self, cx: &StageContext, b: &Build, site: &Path, log: &mut Log) -> Result<()> {
+        let (package, src, out, tools) = (b.package, &b.src, &b.out, &b.tools_bin);
+        let build = self.build_dir(src, out);
+        // Build scripts run by the target python (pandas' version and
+        // template generators) import the build tools too.
+        let mut python_path = vec![b.tools_site.as_path()];
+        python_path.extend(b.guest_build_deps.as_deref());
+        let target_python = write_target_python(cx, out, &b.host_python, &b.cpython, &python_path)?;
+        let pkg_config_dirs = pkg_config_dirs(cx, package)?;
+        let cross = write_cross_file(out, &b.tc, &b.wrap, tools, &target_python, &pkg_config_dirs)?;
+
+        // numpy vendors its own meson; everything else uses the lock's.
+        let vendored = src.join("vendored-meson/meson/meson.py");
+        let meson = if vendored.is_file() {
+            vendored
+        } else {
+            let meson = tools.join("meson");
+            if !meson.is_file() {
+                bail!(
+                    "{} vendors no meson and the build tools have none (its build-system requires should name meson)",
+                    package.name
+                );
+            }
+            meson
+        };
+        let path = path_with(&[tools]);
+        let with_env = |mut cmd: Cmd| {
+            for (key, value) in &package.env {
+                cmd = cmd.env(key, value);
+            }
+            // Cython finds the guest packages' `.pxd` files on it.
+            if let Some(view) = &b.guest_build_deps {
+                cmd = cmd.env("PYTHONPATH", view);
+            }
+            cmd
+        };
+        let meson_cmd = || {
+            with_env(Cmd::new(tools.join("python")))
+                .arg(&meson)
+                .env("PATH", &path)
+                .env("PKG_CONFIG_LIBDIR", "/nonexistent")
+                .env_remove("PKG_CONFIG_PATH")
+        };
+
+        log.step("meson setup");
+        meson_cmd()
+            .arg("setup")
+            .arg(&build)
+            .arg(src)
+            .arg("--cross-file")
+            .arg(&cross)
+            .arg(format!("--prefix={}", cx.guest.prefix()))
+            .args(["-Dbuildtype=release", "-Db_ndebug=if-release"])
+            .args(&package.meson_options)
+            .run(log)?;
+
+        let ninja = with_env(Cmd::new(tools.join("ninja")))
+            .arg("-C")
+            .arg(&build)
+            .arg(format!("-j{}", cx.jobs))
+            .env("PATH", &path);
+        // The wrapper names modules from meson's introspection, read once here.
+        log.step("index extension modules");
+        Cmd::new(tools.join("python"))
+            .arg(b.wrap.join("static_ext_cc.py"))
+            .arg("index")
+            .run(log)?;
+        log.step("ninja");
+        ninja.run(log)?;
+
+        log.step("meson install");
+        let destdir = out.join("destdir");
+        meson_cmd()
+            .args(["install", "--no-rebuild", "--quiet", "-C"])
+            .arg(&build)
+            .arg("--destdir")
+            .arg(&destdir)
+            .run(log)?;
+        move_python_files(cx, &destdir, site)?;
+        write_dist_info(package, src, site)
     }
-    publish_python_files(cx, &destdir, out)?;
-    write_dist_info(package, &src, &out.join("site-packages"))?;
-    manifest.save(out)
+
+    fn check(&self, cx: &StageContext, b: &Build, manifest: &Manifest) -> Result<()> {
+        if manifest.modules.is_empty() {
+            bail!("{} built no extension modules", b.package.name);
+        }
+        check_libraries_linked(cx, b.package, manifest)
+    }
 }
 
 /// The `lib/pkgconfig` directories of the C libraries `package` is built
@@ -245,23 +219,16 @@ fn write_cross_file(
     Ok(path)
 }
 
-/// Moves the installed Python files to `<out>/site-packages`; the installed
-/// "shared modules" are archives, linked in instead.
-fn publish_python_files(cx: &StageContext, destdir: &Path, out: &Path) -> Result<()> {
+/// Moves the installed Python files to `site`; the installed "shared
+/// modules" among them are archives, left for the flow to remove.
+fn move_python_files(cx: &StageContext, destdir: &Path, site: &Path) -> Result<()> {
     let installed = destdir
         .join(cx.guest.prefix().trim_start_matches('/'))
         .join(cx.guest.site_packages_dir());
     if !installed.is_dir() {
         bail!("meson installed nothing into {}", installed.display());
     }
-    let site = out.join("site-packages");
-    fs::rename(&installed, &site)?;
-    let suffix = cx.guest.ext_suffix();
-    for path in files_under(&site)? {
-        if path.to_string_lossy().ends_with(&suffix) {
-            fs::remove_file(&path)?;
-        }
-    }
+    fs::rename(&installed, site)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! project, copied.
 
 mod cross;
+mod flow;
 mod manifest;
 mod meson;
 mod modules;
@@ -66,8 +67,15 @@ impl Stage for PackageStage {
     fn recipe(&self) -> &'static [&'static str] {
         &[
             include_str!("mod.rs"),
+            include_str!("../cpython.rs"),
+            include_str!("../cxx_runtime.rs"),
+            include_str!("../host_python.rs"),
+            include_str!("../script.rs"),
+            include_str!("../toolchain.rs"),
+            include_str!("../util.rs"),
             include_str!("manifest.rs"),
             include_str!("cross.rs"),
+            include_str!("flow.rs"),
             include_str!("meson.rs"),
             include_str!("modules.rs"),
             include_str!("../../namespace.rs"),
@@ -123,8 +131,10 @@ impl Stage for PackageStage {
         build_tools::create(cx, &build_tools::dir(out), &self.package.build_tools, log)?;
         let src = source(cx, &self.package, out, log)?;
         match &self.package.backend {
-            Backend::Meson => meson::build(cx, &self.package, &src, out, log),
-            Backend::Pep517(backend) => pep517::build(cx, &self.package, backend, &src, out, log),
+            Backend::Meson => flow::build(cx, &meson::Meson, &self.package, &src, out, log),
+            Backend::Pep517(backend) => {
+                flow::build(cx, &pep517::Pep517(backend), &self.package, &src, out, log)
+            }
         }
     }
 }
