@@ -201,6 +201,9 @@ os.rename("bad\udcff.txt", "renamed.txt")
 check("renamed", sorted(os.listdir(".")), ["dir\udcfe", "good.txt", "new\udcfa.txt", "renamed.txt"])
 os.rename("renamed.txt", "again\udcfb")
 os.remove("again\udcfb")
+os.makedirs("made\udcf0/sub\udcf1")
+check("made", os.listdir("made\udcf0"), ["sub\udcf1"])
+shutil.rmtree("made\udcf0")
 shutil.rmtree("dir\udcfe")
 check("removed", sorted(os.listdir(".")), ["good.txt", "new\udcfa.txt"])
 refused("escape-open", lambda: open("\udcff/" + "../" * 30 + {secret:?}.lstrip("/")))
@@ -211,7 +214,7 @@ refused("write-read-only", lambda: open("/usr/local/x\udcff", "w"))
         secret = secret.path().display().to_string()
     );
     let out = guest_in(dir.path(), &[], &code);
-    all_ok(&out, 13);
+    all_ok(&out, 14);
     let mut left: Vec<Vec<u8>> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().as_bytes().to_vec())

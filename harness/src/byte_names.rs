@@ -12,7 +12,7 @@
 //! calls wasmtime's own first and, only when that fails with EILSEQ, does the
 //! work itself on the host directory behind the descriptor, through cap-std
 //! (the same sandbox: nothing above a mount, no change to a read-only one).
-//! Listing, `stat`, unlink, rmdir and rename work that way. Opening needs a
+//! Listing, `stat`, mkdir, unlink, rmdir and rename work that way. Opening needs a
 //! guest descriptor, which only wasmtime-wasi can make (its table is
 //! private), so such a name is opened through a UTF-8 alias made for the
 //! moment ([`open_through_alias`]); in a read-only mount, where no alias can
@@ -337,6 +337,18 @@ pub(crate) fn install<T: 'static>(
                 }
                 Err(err) => Ok(errno_of(&err)),
             }
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_create_directory",
+        move |mut caller: Caller<'_, T>, fd: i32, path: i32, len: i32| {
+            let e = own!(caller, wasi, path_create_directory(fd, path, len));
+            let Some(place) = fallback(&mut caller, names, e, fd) else {
+                return Ok(e);
+            };
+            let name = read_name(&mut caller, path, len)?;
+            Ok(change(&place, |dir| dir.create_dir(&name)))
         },
     )?;
     linker.func_wrap(
