@@ -339,42 +339,27 @@ pub(crate) fn install<T: 'static>(
             }
         },
     )?;
-    linker.func_wrap(
-        MODULE,
-        "path_create_directory",
-        move |mut caller: Caller<'_, T>, fd: i32, path: i32, len: i32| {
-            let e = own!(caller, wasi, path_create_directory(fd, path, len));
-            let Some(place) = fallback(&mut caller, names, e, fd) else {
-                return Ok(e);
-            };
-            let name = read_name(&mut caller, path, len)?;
-            Ok(change(&place, |dir| dir.create_dir(&name)))
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "path_unlink_file",
-        move |mut caller: Caller<'_, T>, fd: i32, path: i32, len: i32| {
-            let e = own!(caller, wasi, path_unlink_file(fd, path, len));
-            let Some(place) = fallback(&mut caller, names, e, fd) else {
-                return Ok(e);
-            };
-            let name = read_name(&mut caller, path, len)?;
-            Ok(change(&place, |dir| dir.remove_file(&name)))
-        },
-    )?;
-    linker.func_wrap(
-        MODULE,
-        "path_remove_directory",
-        move |mut caller: Caller<'_, T>, fd: i32, path: i32, len: i32| {
-            let e = own!(caller, wasi, path_remove_directory(fd, path, len));
-            let Some(place) = fallback(&mut caller, names, e, fd) else {
-                return Ok(e);
-            };
-            let name = read_name(&mut caller, path, len)?;
-            Ok(change(&place, |dir| dir.remove_dir(&name)))
-        },
-    )?;
+    // The calls that change one name below a descriptor: wasmtime's, else
+    // the same change through cap-std.
+    macro_rules! one_name_change {
+        ($func:ident, $change:expr) => {
+            linker.func_wrap(
+                MODULE,
+                stringify!($func),
+                move |mut caller: Caller<'_, T>, fd: i32, path: i32, len: i32| {
+                    let e = own!(caller, wasi, $func(fd, path, len));
+                    let Some(place) = fallback(&mut caller, names, e, fd) else {
+                        return Ok(e);
+                    };
+                    let name = read_name(&mut caller, path, len)?;
+                    Ok(change(&place, |dir| $change(dir, &name)))
+                },
+            )?;
+        };
+    }
+    one_name_change!(path_create_directory, Dir::create_dir);
+    one_name_change!(path_unlink_file, Dir::remove_file);
+    one_name_change!(path_remove_directory, Dir::remove_dir);
     linker.func_wrap(
         MODULE,
         "path_rename",

@@ -26,6 +26,14 @@ fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// `path` relative to the workspace, as the rules print it.
+fn rel(path: &Path) -> String {
+    path.strip_prefix(workspace())
+        .unwrap()
+        .display()
+        .to_string()
+}
+
 fn rust_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for crate_dir in [
@@ -68,11 +76,7 @@ fn guest_names_come_from_the_guest_layout() {
     let allowed = ["harness/src/guest.rs", "xtask/tests/tidy.rs"];
     let mut bad = Vec::new();
     for path in rust_files() {
-        let rel = path
-            .strip_prefix(workspace())
-            .unwrap()
-            .display()
-            .to_string();
+        let rel = rel(&path);
         if allowed.iter().any(|a| rel.ends_with(a)) {
             continue;
         }
@@ -487,11 +491,7 @@ fn normalize(path: &Path) -> PathBuf {
 fn third_party_paths_come_from_the_layout() {
     let mut bad = Vec::new();
     for path in rust_files() {
-        let rel = path
-            .strip_prefix(workspace())
-            .unwrap()
-            .display()
-            .to_string();
+        let rel = rel(&path);
         if !rel.starts_with("cargo-faasm-py/src/") || rel.ends_with("/layout.rs") {
             continue;
         }
@@ -560,11 +560,7 @@ fn the_docs_stage_table_is_the_pipelines() {
 fn shell_scripts_come_from_the_one_helper() {
     let mut bad = Vec::new();
     for path in rust_files() {
-        let rel = path
-            .strip_prefix(workspace())
-            .unwrap()
-            .display()
-            .to_string();
+        let rel = rel(&path);
         if !rel.starts_with("cargo-faasm-py/src/") || rel == "cargo-faasm-py/src/stages/script.rs" {
             continue;
         }

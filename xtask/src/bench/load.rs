@@ -285,12 +285,14 @@ fn guest_call(python: &harness::Python, id: usize) -> Done {
     let latency = start.elapsed();
     let outcome = match out {
         Err(e) => Outcome::Failed(format!("call {id}: {e:#}")),
-        Ok(out) if !out.status.success() => Outcome::Failed(format!(
-            "call {id} {}: {}",
-            out.status,
-            last_line(&out.stderr)
-        )),
-        Ok(out) => judge(call::check(id, &out.stdout, &scratch)),
+        Ok(out) => ended(
+            id,
+            out.status.success(),
+            &out.status,
+            &out.stdout,
+            &out.stderr,
+            &scratch,
+        ),
     };
     Done { latency, outcome }
 }
@@ -307,14 +309,33 @@ fn native_call(python: &Path, id: usize) -> Done {
     let latency = start.elapsed();
     let outcome = match out {
         Err(e) => Outcome::Failed(format!("call {id}: cannot run {}: {e}", python.display())),
-        Ok(out) if !out.status.success() => Outcome::Failed(format!(
-            "call {id} {}: {}",
-            out.status,
-            last_line(&out.stderr)
-        )),
-        Ok(out) => judge(call::check(id, &out.stdout, &scratch)),
+        Ok(out) => ended(
+            id,
+            out.status.success(),
+            &out.status,
+            &out.stdout,
+            &out.stderr,
+            &scratch,
+        ),
     };
     Done { latency, outcome }
+}
+
+/// The outcome of call `id` that ran to its end, guest or native alike: a
+/// failing exit with its last line of stderr, else its answer checked.
+fn ended(
+    id: usize,
+    success: bool,
+    status: &dyn std::fmt::Display,
+    stdout: &[u8],
+    stderr: &[u8],
+    scratch: &Scratch,
+) -> Outcome {
+    if success {
+        judge(call::check(id, stdout, scratch))
+    } else {
+        Outcome::Failed(format!("call {id} {status}: {}", last_line(stderr)))
+    }
 }
 
 fn not_made(id: usize, e: &anyhow::Error) -> Done {
