@@ -1,5 +1,5 @@
-//! Embeds what the build needs besides downloads (the pins, patches, shims,
-//! the libffi port, the test suites with their baselines and the in-guest
+//! Embeds what the build needs besides downloads (the pins, patches, shims
+//! (the libffi port among them), the test suites with their baselines and the in-guest
 //! reporters) into the binary, so an installed `cargo-faasm-py` works in
 //! any directory.
 
@@ -14,7 +14,6 @@ const EMBEDDED: &[&str] = &[
     "third-party/recipes",
     "third-party/patches",
     "third-party/shims",
-    "third-party/libffi-wasi",
     "pytests",
 ];
 

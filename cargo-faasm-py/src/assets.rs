@@ -71,7 +71,7 @@ mod tests {
         let names: Vec<&str> = files().iter().map(|(n, _)| *n).collect();
         for needed in [
             "third-party/sources.toml",
-            "third-party/libffi-wasi/ffi.c",
+            "third-party/shims/libffi-wasi/ffi.c",
             "third-party/shims/dlfcn-program.c",
             "pytests/support/faasm_py_pytest.py",
             "pytests/numpy/suite.toml",

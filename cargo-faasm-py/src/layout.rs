@@ -142,10 +142,6 @@ impl Layout {
     pub fn shims(&self) -> PathBuf {
         self.sources.join("third-party/shims")
     }
-    /// libffi's target part for wasm32-wasi (our code; the rest is upstream).
-    pub fn libffi_wasi(&self) -> PathBuf {
-        self.sources.join("third-party/libffi-wasi")
-    }
     /// Test suites, their baselines and the in-guest support files.
     pub fn pytests(&self) -> PathBuf {
         self.sources.join("pytests")

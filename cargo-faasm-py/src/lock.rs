@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::mistake::Mistake;
 use crate::project::{PackageSpec, ProjectConfig, normalize};
 
 /// The lock file's name, beside the project's `Cargo.toml`.
@@ -44,52 +45,221 @@ pub struct Resolution {
     pub build_tool: Vec<LockedFile>,
 }
 
-/// How a guest package arrives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// A pure-Python wheel: unpacked into site-packages.
-    Wheel,
-    /// A source distribution from the index: built for wasm32.
-    Sdist,
-    /// A local source directory of the project: built for wasm32.
-    Path,
-}
-
 /// One guest package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(try_from = "RawPackage", into = "RawPackage")]
 pub struct LockedPackage {
     /// Its normalized name.
     pub name: String,
     /// Its version.
     pub version: String,
-    /// How it arrives.
-    pub kind: Kind,
-    /// Its file on the index (wheel or sdist); none for a path.
-    pub file: Option<String>,
-    /// The file's sha256.
-    pub sha256: Option<String>,
-    /// A path package's directory, relative to the project.
-    pub path: Option<String>,
+    /// Where it comes from, and how it is built if it is.
+    pub source: LockedSource,
     /// The guest packages it needs at run time (normalized names).
-    #[serde(default)]
     pub requires: Vec<String>,
-    /// For a built package: its PEP 517 build backend.
-    pub build_backend: Option<String>,
-    /// For a built package: the build tools it needs (names of
-    /// `build-tool` entries).
-    #[serde(default)]
-    pub build_requires: Vec<String>,
-    /// For a built package: guest packages its build needs (numpy's headers
-    /// for pandas).
-    #[serde(default)]
-    pub build_requires_guest: Vec<String>,
     /// A wheel of the same version for the host, the native reference.
     pub native: Option<LockedFile>,
     /// Whether it is a test package (installed for the suites only).
-    #[serde(default)]
     pub test: bool,
+}
+
+/// How a guest package arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockedSource {
+    /// A pure-Python wheel of the index: unpacked into site-packages.
+    Wheel {
+        /// Its file name.
+        file: String,
+        /// Its sha256.
+        sha256: String,
+    },
+    /// A source distribution of the index: built for wasm32.
+    Sdist {
+        /// Its file name.
+        file: String,
+        /// Its sha256.
+        sha256: String,
+        /// How it is built.
+        build: LockedBuild,
+    },
+    /// A source directory of the project: built for wasm32.
+    Path {
+        /// The directory, relative to the project.
+        path: String,
+        /// How it is built.
+        build: LockedBuild,
+    },
+}
+
+/// How a guest package is built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockedBuild {
+    /// Its PEP 517 build backend (`module:object`).
+    pub backend: String,
+    /// The build tools it needs (names of `build-tool` entries).
+    pub tools: Vec<String>,
+    /// Guest packages its build needs (numpy's headers for pandas).
+    pub guest_packages: Vec<String>,
+}
+
+impl LockedPackage {
+    /// How it is built; `None` for a wheel.
+    pub fn build(&self) -> Option<&LockedBuild> {
+        match &self.source {
+            LockedSource::Wheel { .. } => None,
+            LockedSource::Sdist { build, .. } | LockedSource::Path { build, .. } => Some(build),
+        }
+    }
+
+    /// How it is built, to change; `None` for a wheel.
+    pub fn build_mut(&mut self) -> Option<&mut LockedBuild> {
+        match &mut self.source {
+            LockedSource::Wheel { .. } => None,
+            LockedSource::Sdist { build, .. } | LockedSource::Path { build, .. } => Some(build),
+        }
+    }
+
+    /// The guest packages its build needs (none for a wheel).
+    pub fn guest_build_deps(&self) -> &[String] {
+        self.build().map_or(&[], |b| &b.guest_packages)
+    }
+}
+
+/// How the lock file spells a package's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Kind {
+    Wheel,
+    Sdist,
+    Path,
+}
+
+/// A package as the lock file writes it: one table whose fields depend on
+/// its `kind` ([`LockedPackage`] is the checked form).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPackage {
+    name: String,
+    version: String,
+    kind: Kind,
+    file: Option<String>,
+    sha256: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    build_backend: Option<String>,
+    #[serde(default)]
+    build_requires: Vec<String>,
+    #[serde(default)]
+    build_requires_guest: Vec<String>,
+    native: Option<LockedFile>,
+    #[serde(default)]
+    test: bool,
+}
+
+impl TryFrom<RawPackage> for LockedPackage {
+    type Error = String;
+    fn try_from(raw: RawPackage) -> std::result::Result<Self, String> {
+        let name = &raw.name;
+        let needs = |field: Option<String>, key: &str| {
+            field.ok_or_else(|| format!("package `{name}` ({:?}) has no `{key}`", raw.kind))
+        };
+        let refuses = |present: bool, key: &str| match present {
+            true => Err(format!(
+                "package `{name}` ({:?}) cannot have `{key}`",
+                raw.kind
+            )),
+            false => Ok(()),
+        };
+        let build = || -> std::result::Result<LockedBuild, String> {
+            Ok(LockedBuild {
+                backend: needs(raw.build_backend.clone(), "build-backend")?,
+                tools: raw.build_requires.clone(),
+                guest_packages: raw.build_requires_guest.clone(),
+            })
+        };
+        let source = match raw.kind {
+            Kind::Wheel => {
+                refuses(raw.path.is_some(), "path")?;
+                refuses(raw.build_backend.is_some(), "build-backend")?;
+                refuses(!raw.build_requires.is_empty(), "build-requires")?;
+                refuses(!raw.build_requires_guest.is_empty(), "build-requires-guest")?;
+                LockedSource::Wheel {
+                    file: needs(raw.file.clone(), "file")?,
+                    sha256: needs(raw.sha256.clone(), "sha256")?,
+                }
+            }
+            Kind::Sdist => {
+                refuses(raw.path.is_some(), "path")?;
+                LockedSource::Sdist {
+                    file: needs(raw.file.clone(), "file")?,
+                    sha256: needs(raw.sha256.clone(), "sha256")?,
+                    build: build()?,
+                }
+            }
+            Kind::Path => {
+                refuses(raw.file.is_some(), "file")?;
+                refuses(raw.sha256.is_some(), "sha256")?;
+                LockedSource::Path {
+                    path: needs(raw.path.clone(), "path")?,
+                    build: build()?,
+                }
+            }
+        };
+        Ok(Self {
+            name: raw.name,
+            version: raw.version,
+            source,
+            requires: raw.requires,
+            native: raw.native,
+            test: raw.test,
+        })
+    }
+}
+
+impl From<LockedPackage> for RawPackage {
+    fn from(p: LockedPackage) -> Self {
+        let mut raw = RawPackage {
+            name: p.name,
+            version: p.version,
+            kind: Kind::Wheel,
+            file: None,
+            sha256: None,
+            path: None,
+            requires: p.requires,
+            build_backend: None,
+            build_requires: Vec::new(),
+            build_requires_guest: Vec::new(),
+            native: p.native,
+            test: p.test,
+        };
+        let build = match p.source {
+            LockedSource::Wheel { file, sha256 } => {
+                (raw.file, raw.sha256) = (Some(file), Some(sha256));
+                None
+            }
+            LockedSource::Sdist {
+                file,
+                sha256,
+                build,
+            } => {
+                raw.kind = Kind::Sdist;
+                (raw.file, raw.sha256) = (Some(file), Some(sha256));
+                Some(build)
+            }
+            LockedSource::Path { path, build } => {
+                raw.kind = Kind::Path;
+                raw.path = Some(path);
+                Some(build)
+            }
+        };
+        if let Some(build) = build {
+            raw.build_backend = Some(build.backend);
+            raw.build_requires = build.tools;
+            raw.build_requires_guest = build.guest_packages;
+        }
+        raw
+    }
 }
 
 /// One file of the index (a wheel for the host).
@@ -143,19 +313,19 @@ impl Lock {
         let path = dir.join(FILE);
         let text = match fs_err::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-                "{} does not exist: run `cargo faasm-py lock` to resolve the configured packages",
-                path.display()
-            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Mistake::NoLock { path }.into());
+            }
             Err(e) => return Err(e.into()),
         };
         let lock: Lock = harness::text::parse_toml(&text, &path)?;
         if lock.format != FORMAT {
-            bail!(
-                "{} has format {}, this cargo faasm-py reads {FORMAT}: run `cargo faasm-py lock`",
-                path.display(),
-                lock.format
-            );
+            return Err(Mistake::LockFormat {
+                path,
+                found: lock.format,
+                reads: FORMAT,
+            }
+            .into());
         }
         Ok(lock)
     }
@@ -209,17 +379,20 @@ impl Lock {
         if differs.is_empty() {
             differs.push("the packages are in another order".into());
         }
-        bail!(
-            "{} does not match the configuration ({}): run `cargo faasm-py lock`",
-            path.display(),
-            differs.join("; ")
-        )
+        Err(Mistake::StaleLock {
+            path: path.to_owned(),
+            differs: differs.join("; "),
+        }
+        .into())
     }
 
     /// The resolution for CPython `version` (`"3.13"`).
     pub fn for_python(&self, version: &str) -> Result<&Resolution> {
-        self.python.get(version).with_context(|| {
-            format!("the lock has no resolution for CPython {version}: run `cargo faasm-py lock`")
+        self.python.get(version).ok_or_else(|| {
+            Mistake::LockLacksPython {
+                version: version.to_owned(),
+            }
+            .into()
         })
     }
 }
@@ -253,14 +426,16 @@ mod tests {
                 package: vec![LockedPackage {
                     name: "numpy".into(),
                     version: "2.5.5".into(),
-                    kind: Kind::Sdist,
-                    file: Some("numpy-2.5.5.tar.gz".into()),
-                    sha256: Some("0".repeat(64)),
-                    path: None,
+                    source: LockedSource::Sdist {
+                        file: "numpy-2.5.5.tar.gz".into(),
+                        sha256: "0".repeat(64),
+                        build: LockedBuild {
+                            backend: "mesonpy".into(),
+                            tools: vec!["cython".into()],
+                            guest_packages: vec![],
+                        },
+                    },
                     requires: vec![],
-                    build_backend: Some("mesonpy".into()),
-                    build_requires: vec!["cython".into()],
-                    build_requires_guest: vec![],
                     native: None,
                     test: false,
                 }],
@@ -298,6 +473,51 @@ mod tests {
             .unwrap();
         for version in ["3.13", "3.14"] {
             lock.for_python(version).unwrap();
+        }
+        // Read into types and written back, it is the same file.
+        let dir = tempfile::tempdir().unwrap();
+        lock.save(dir.path()).unwrap();
+        assert_eq!(
+            fs_err::read_to_string(dir.path().join(FILE)).unwrap(),
+            fs_err::read_to_string(repo.join("third-party").join(FILE)).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_package_whose_fields_do_not_fit_its_kind_is_refused() {
+        let table = |kind_and_fields: &str| {
+            format!(
+                "format = {FORMAT}\nroots = []\n[[python.\"3.13\".package]]\nname = \"x\"\nversion = \"1\"\n{kind_and_fields}\n"
+            )
+        };
+        let load = |text: String| {
+            let dir = tempfile::tempdir().unwrap();
+            fs_err::write(dir.path().join(FILE), text).unwrap();
+            Lock::load(dir.path()).map_err(|e| format!("{e:#}"))
+        };
+        let ok = load(table(
+            "kind = \"path\"\npath = \".\"\nbuild-backend = \"b:c\"",
+        ))
+        .unwrap();
+        let package = &ok.python["3.13"].package[0];
+        assert_eq!(package.build().unwrap().backend, "b:c");
+        for (fields, says) in [
+            (
+                "kind = \"sdist\"\nfile = \"x.tar.gz\"\nbuild-backend = \"b\"",
+                "has no `sha256`",
+            ),
+            (
+                "kind = \"wheel\"\nfile = \"x.whl\"\nsha256 = \"0\"\nbuild-backend = \"b\"",
+                "cannot have `build-backend`",
+            ),
+            ("kind = \"path\"\npath = \".\"", "has no `build-backend`"),
+            (
+                "kind = \"path\"\npath = \".\"\nbuild-backend = \"b\"\nfile = \"f\"",
+                "cannot have `file`",
+            ),
+        ] {
+            let err = load(table(fields)).unwrap_err();
+            assert!(err.contains(says) && err.contains("`x`"), "{fields}: {err}");
         }
     }
 

@@ -343,8 +343,11 @@ impl Pins {
 
     /// The artifact called `name`.
     pub fn get(&self, name: &str) -> Result<&Artifact> {
-        self.artifact.get(name).with_context(|| {
-            format!("`{name}` is not pinned in third-party/sources.toml (add an [artifact.{name}] table)")
+        self.artifact.get(name).ok_or_else(|| {
+            crate::mistake::Mistake::MissingPin {
+                name: name.to_owned(),
+            }
+            .into()
         })
     }
 }

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::layout::Layout;
-use crate::lock::{Kind, LockedFile, Resolution};
+use crate::lock::{LockedBuild, LockedFile, LockedPackage, LockedSource, Resolution};
 use crate::pins::{Artifact, Pins, Source};
 use crate::project::{CLibrary, PackageSpec, ProjectConfig, normalize};
 use crate::stage_id::StageId;
@@ -178,14 +178,12 @@ impl BuildPlan {
             .collect();
         for locked in &resolution.package {
             plan.guest_packages.insert(locked.name.clone());
-            let file = || -> Result<LockedFile> {
-                Ok(LockedFile {
-                    name: locked.name.clone(),
-                    version: locked.version.clone(),
-                    file: locked.file.clone().context("the lock names no file")?,
-                    sha256: locked.sha256.clone().context("the lock names no sha256")?,
-                    requires: vec![],
-                })
+            let file = |file: &str, sha256: &str| LockedFile {
+                name: locked.name.clone(),
+                version: locked.version.clone(),
+                file: file.to_owned(),
+                sha256: sha256.to_owned(),
+                requires: vec![],
             };
             if let Some(native) = &locked.native {
                 plan.native_wheels.push(add(
@@ -194,80 +192,106 @@ impl BuildPlan {
                     artifact_of(native),
                 )?);
             }
-            let source = match locked.kind {
-                Kind::Wheel => {
+            let (source, build) = match &locked.source {
+                LockedSource::Wheel { file: f, sha256 } => {
                     let name = add(
                         pins,
                         format!("wheel:{}", locked.name),
-                        artifact_of(&file()?),
+                        artifact_of(&file(f, sha256)),
                     )?;
                     plan.native_wheels.push(name.clone());
                     plan.wheels.push(name);
                     continue;
                 }
-                Kind::Sdist => PackageSource::Sdist(add(
-                    pins,
-                    format!("sdist:{}", locked.name),
-                    artifact_of(&file()?),
-                )?),
-                Kind::Path => {
+                LockedSource::Sdist {
+                    file: f,
+                    sha256,
+                    build,
+                } => {
+                    let artifact = add(
+                        pins,
+                        format!("sdist:{}", locked.name),
+                        artifact_of(&file(f, sha256)),
+                    )?;
+                    (PackageSource::Sdist(artifact), build)
+                }
+                LockedSource::Path { path, build } => {
                     let project = layout
                         .project
                         .as_ref()
                         .context("a path package needs a project")?;
-                    PackageSource::Path(project.join(locked.path.as_deref().unwrap_or(".")))
+                    (PackageSource::Path(project.join(path)), build)
                 }
             };
-            let backend = Backend::from_pep517(
-                locked.build_backend.as_deref().unwrap_or_default(),
-                &locked.name,
-            )?;
-            let recipe = recipe(&layout.recipes(), &locked.name)?;
-            let spec = specs.get(&locked.name);
-            let mut patches = patch_files(&layout.patches().join(&locked.name))?;
-            if let (Some(spec), Some(project)) = (spec, &layout.project)
-                && let Some(dir) = &spec.patches
-            {
-                patches.extend(patch_files(&project.join(dir))?);
-            }
-            let mut c_libraries = recipe
-                .c_libraries
-                .iter()
-                .map(|name| StageId::builtin_library(name))
-                .collect::<Result<Vec<_>>>()
-                .with_context(|| {
-                    let path = layout.recipes().join(format!("{}.toml", locked.name));
-                    path.display().to_string()
-                })?;
-            if let Some(spec) = spec {
-                c_libraries.extend(spec.c_libraries.iter().map(|l| StageId::Library(l.clone())));
-            }
-            let mut meson_options = recipe.meson_options;
-            let mut env = recipe.env;
-            if let Some(spec) = spec {
-                meson_options.extend(spec.meson_options.iter().cloned());
-                env.extend(spec.env.clone());
-            }
-            plan.packages.push(Package {
-                name: locked.name.clone(),
-                version: locked.version.clone(),
-                source,
-                backend,
-                guest_build_deps: locked.build_requires_guest.clone(),
-                meson_options,
-                env,
-                shims: recipe.shims,
-                patches,
-                c_libraries,
-                build_tools: tool_closure(&locked.build_requires, &tools)
-                    .with_context(|| format!("the lock's build tools of `{}`", locked.name))?,
-            });
+            plan.packages.push(
+                built_package(
+                    locked,
+                    source,
+                    build,
+                    specs.get(&locked.name),
+                    &tools,
+                    layout,
+                )
+                .with_context(|| format!("package `{}`", locked.name))?,
+            );
         }
         for package in &plan.packages {
             package.stage()?;
         }
         Ok(plan)
     }
+}
+
+/// The plan of a package the lock builds (from `source`, as `build` says),
+/// with its recipe's and configuration's options, patches and C libraries.
+fn built_package(
+    locked: &LockedPackage,
+    source: PackageSource,
+    build: &LockedBuild,
+    spec: Option<&&PackageSpec>,
+    tools: &BTreeMap<&str, &LockedFile>,
+    layout: &Layout,
+) -> Result<Package> {
+    let backend = Backend::from_pep517(&build.backend, &locked.name)?;
+    let recipe = recipe(&layout.recipes(), &locked.name)?;
+    let mut patches = patch_files(&layout.patches().join(&locked.name))?;
+    if let (Some(spec), Some(project)) = (spec, &layout.project)
+        && let Some(dir) = &spec.patches
+    {
+        patches.extend(patch_files(&project.join(dir))?);
+    }
+    let mut c_libraries = recipe
+        .c_libraries
+        .iter()
+        .map(|name| StageId::builtin_library(name))
+        .collect::<Result<Vec<_>>>()
+        .with_context(|| {
+            let path = layout.recipes().join(format!("{}.toml", locked.name));
+            path.display().to_string()
+        })?;
+    if let Some(spec) = spec {
+        c_libraries.extend(spec.c_libraries.iter().map(|l| StageId::Library(l.clone())));
+    }
+    let mut meson_options = recipe.meson_options;
+    let mut env = recipe.env;
+    if let Some(spec) = spec {
+        meson_options.extend(spec.meson_options.iter().cloned());
+        env.extend(spec.env.clone());
+    }
+    Ok(Package {
+        name: locked.name.clone(),
+        version: locked.version.clone(),
+        source,
+        backend,
+        guest_build_deps: build.guest_packages.clone(),
+        meson_options,
+        env,
+        shims: recipe.shims,
+        patches,
+        c_libraries,
+        build_tools: tool_closure(&build.tools, tools)
+            .with_context(|| format!("the lock's build tools of `{}`", locked.name))?,
+    })
 }
 
 /// The artifact of the build tool `name`.

@@ -95,11 +95,11 @@ impl StageId {
     /// The stage for a package, unless the name is taken by a built-in
     /// stage (whose outputs it would shadow) or is not a plain name.
     pub fn package(name: &str) -> Result<Self> {
-        if let Some(builtin) = Self::BUILTIN.iter().find(|s| s.name() == name) {
-            bail!(
-                "package `{name}` has the name of the built-in stage `{}`; rename the package",
-                builtin.name()
-            );
+        if Self::BUILTIN.iter().any(|s| s.name() == name) {
+            return Err(crate::mistake::Mistake::PackageNamedLikeStage {
+                package: name.to_owned(),
+            }
+            .into());
         }
         let plain = name
             .bytes()

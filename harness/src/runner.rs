@@ -179,37 +179,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
     let args = plan.python_args(interp, module);
     let deadline = Duration::from_secs(plan.suite.timeout_secs);
     let started = Instant::now();
-    let guest_run = || {
-        let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
-        if matches!(plan.suite.root(), Root::Suite | Root::Source) {
-            preopens.push(Preopen::read_only(plan.suite.tests_dir(), GUEST_SUITE));
-        }
-        PythonRun {
-            args: args.clone(),
-            scratch: scratch.path().to_owned(),
-            cwd: None,
-            extra_preopens: preopens,
-            extra_env: plan
-                .suite
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .chain([
-                    ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
-                    (
-                        "FAASM_PY_REPORT".into(),
-                        format!("{}/{REPORT_FILE}", plan.guest.tmp()),
-                    ),
-                    ("PYTHONUNBUFFERED".into(), "1".into()),
-                ])
-                .collect(),
-            stdin: Input::Null,
-            stdout: Output::File(log.clone()),
-            stderr: Output::File(log.clone()),
-            deadline: Some(deadline),
-            memory_limit_bytes: Some(plan.suite.memory_mib << 20),
-        }
-    };
+    let guest_run = || guest_run(plan, &args, scratch.path(), &log, deadline);
     let status = match interp {
         Interpreter::Wasm(python) => python.run(guest_run())?.status,
         Interpreter::WasmProcess(python) => python.run(guest_run())?.status,
@@ -217,10 +187,73 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
             native_run(python, &args, plan, scratch.path(), &report, &log, deadline)?
         }
     };
+    let note = match &status {
+        Status::Exited(_) => None,
+        other => Some(other.to_string()),
+    };
+    Ok(ModuleResult {
+        module: module.to_owned(),
+        cases: judge(plan, module, &status, scratch.path(), &log),
+        wall: started.elapsed(),
+        status_note: note,
+    })
+}
+
+/// The guest run of one module: the suite's files and the in-guest
+/// reporter mounted read-only, its environment, output to `log`.
+fn guest_run(
+    plan: &Plan,
+    args: &[String],
+    scratch: &Path,
+    log: &Path,
+    deadline: Duration,
+) -> PythonRun {
+    let mut preopens = vec![Preopen::read_only(&plan.support, GUEST_SUPPORT)];
+    if matches!(plan.suite.root(), Root::Suite | Root::Source) {
+        preopens.push(Preopen::read_only(plan.suite.tests_dir(), GUEST_SUITE));
+    }
+    PythonRun {
+        args: args.to_vec(),
+        scratch: scratch.to_owned(),
+        cwd: None,
+        extra_preopens: preopens,
+        extra_env: plan
+            .suite
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain([
+                ("PYTHONPATH".into(), GUEST_SUPPORT.into()),
+                (
+                    "FAASM_PY_REPORT".into(),
+                    format!("{}/{REPORT_FILE}", plan.guest.tmp()),
+                ),
+                ("PYTHONUNBUFFERED".into(), "1".into()),
+            ])
+            .collect(),
+        stdin: Input::Null,
+        stdout: Output::File(log.to_owned()),
+        stderr: Output::File(log.to_owned()),
+        deadline: Some(deadline),
+        memory_limit_bytes: Some(plan.suite.memory_mib << 20),
+    }
+}
+
+/// The cases of a module that ended with `status`: those its report in
+/// `scratch` gives, and one more for a report that cannot be trusted, a
+/// run that did not end by itself (on the case it was in) or one that
+/// failed without reporting.
+fn judge(
+    plan: &Plan,
+    module: &str,
+    status: &Status,
+    scratch: &Path,
+    log: &Path,
+) -> Vec<CaseResult> {
     let exit_code = status.exit_code();
     // The guest could have replaced its report with anything.
     let (text, unreadable) =
-        match crate::guest_files::read_guest_file(scratch.path(), REPORT_FILE, REPORT_LIMIT) {
+        match crate::guest_files::read_guest_file(scratch, REPORT_FILE, REPORT_LIMIT) {
             Ok(bytes) => (
                 String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
                 None,
@@ -236,11 +269,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
             message: format!("the module's report cannot be trusted: {why}"),
         });
     }
-    let note = match &status {
-        Status::Exited(_) => None,
-        other => Some(other.to_string()),
-    };
-    if let Some(note) = &note {
+    if !matches!(status, Status::Exited(_)) {
         let outcome = match status {
             Status::TimedOut { .. } => CaseOutcome::Timeout,
             _ => CaseOutcome::Crashed,
@@ -250,7 +279,7 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
             id,
             outcome,
             duration: 0.0,
-            message: note.clone(),
+            message: status.to_string(),
         });
     }
     // Reported cases are trusted; an exit that reported none (or a pytest
@@ -271,16 +300,11 @@ pub fn run_module(plan: &Plan, interp: &Interpreter, module: &str) -> Result<Mod
             message: format!(
                 "the runner exited with {exit_code:?} (log: {}): {}",
                 log.display(),
-                crate::text::last_lines(&log, 5).join(" | ")
+                crate::text::last_lines(log, 5).join(" | ")
             ),
         });
     }
-    Ok(ModuleResult {
-        module: module.to_owned(),
-        cases,
-        wall: started.elapsed(),
-        status_note: note,
-    })
+    cases
 }
 
 /// The native reference: a host process with the same arguments and a deadline.

@@ -88,28 +88,38 @@ pub fn bench(options: &Options) -> Result<()> {
         "case", "wasm", "native", "ratio"
     );
 
-    // Start-up, as a user sees it.
+    whole_process_startup(&faasm_py, &native, runs)?;
+    warm_startup(&layout, &native, runs)?;
+    compute(&faasm_py, &native, runs)
+}
+
+/// Start-up, as a user sees it: `cargo faasm-py run` (snapshot and plain)
+/// against the native python, whole processes.
+fn whole_process_startup(faasm_py: &Path, native: &Path, runs: usize) -> Result<()> {
     for (name, code) in STARTUP {
         for (what, extra) in [("snapshot", None), ("plain", Some("--no-snapshot"))] {
             let mut w = Vec::new();
             let mut n = Vec::new();
             for _ in 0..runs {
-                let mut cmd = Command::new(&faasm_py);
+                let mut cmd = Command::new(faasm_py);
                 cmd.args(["faasm-py", "-q", "run"]);
                 cmd.args(extra);
                 cmd.args(["--", "-c", code]);
                 w.push(time(&mut cmd)?);
-                n.push(time(Command::new(&native).args(["-c", code]))?);
+                n.push(time(Command::new(native).args(["-c", code]))?);
             }
             row(&format!("{name}, whole process ({what})"), &mut w, &mut n);
         }
     }
+    Ok(())
+}
 
-    // Start-up, as an embedder sees it: the same runs through a warm
-    // harness::Python (snapshot and plain), against whole native processes.
-    // As `run` without --timeout: no deadlines, no epoch checks.
+/// Start-up, as an embedder sees it: the same runs through a warm
+/// harness::Python (snapshot and plain), against whole native processes.
+/// As `run` without --timeout: no deadlines, no epoch checks.
+fn warm_startup(layout: &Layout, native: &Path, runs: usize) -> Result<()> {
     let warm = snapshot_and_plain(
-        &layout,
+        layout,
         harness::EngineOptions {
             deadlines: false,
             ..harness::EngineOptions::default()
@@ -121,7 +131,7 @@ pub fn bench(options: &Options) -> Result<()> {
             let mut n = Vec::new();
             for _ in 0..runs {
                 w.push(embedded(python, code)?);
-                n.push(time(Command::new(&native).args(["-c", code]))?);
+                n.push(time(Command::new(native).args(["-c", code]))?);
             }
             row(
                 &format!("{name}, warm harness::Python ({what})"),
@@ -130,16 +140,19 @@ pub fn bench(options: &Options) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
 
-    // Compute, timed inside each interpreter.
+/// Compute, timed inside each interpreter.
+fn compute(faasm_py: &Path, native: &Path, runs: usize) -> Result<()> {
     let script = "xtask/bench/compute.py";
     let mut w: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     let mut n: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     for _ in 0..runs {
-        let mut cmd = Command::new(&faasm_py);
+        let mut cmd = Command::new(faasm_py);
         cmd.args(["faasm-py", "-q", "run", "--", script, "3"]);
         collect(&mut w, &output(cmd.current_dir(workspace_root()))?)?;
-        let mut cmd = Command::new(&native);
+        let mut cmd = Command::new(native);
         // python.wasm has no threads: the wheel's OpenBLAS gets one too.
         cmd.args([script, "3"]).env("OPENBLAS_NUM_THREADS", "1");
         collect(&mut n, &output(cmd.current_dir(workspace_root()))?)?;

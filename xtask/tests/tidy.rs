@@ -604,7 +604,7 @@ fn every_stages_helper_a_stage_uses_is_in_its_recipe() {
     for stage in graph.keys().filter(|m| m.starts_with("stages::")) {
         let file = file_of(stage);
         let text = without_unit_tests(&std::fs::read_to_string(&file).unwrap());
-        if !text.contains("fn recipe(") {
+        if !text.contains("fn contract(") {
             continue;
         }
         let included: BTreeSet<PathBuf> = text

@@ -27,10 +27,10 @@ pub fn build(layout: &Layout, global: &Global, target: Option<&str>, ui: &Ui) ->
 /// no longer matches its pin), whatever the stages' state.
 pub fn fetch(layout: &Layout, global: &Global, ui: &Ui) -> Result<ExitCode> {
     let inputs = inputs(layout, global)?;
-    let cx = context(layout, &inputs, global)?;
+    let fetcher = crate::fetch::Fetcher::new(layout, &inputs.pins, global.offline);
     let _lock = pipeline::lock_builds(layout, ui)?;
     let mut log = crate::process::Log::create(&layout.logs().join("fetch.log"))?;
-    let files = cx.fetcher.get_all(&mut log)?;
+    let files = fetcher.get_all(&mut log)?;
     ui.info(&format!(
         "{} inputs verified in {}",
         files.len(),

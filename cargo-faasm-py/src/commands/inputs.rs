@@ -38,13 +38,7 @@ pub fn inputs(layout: &Layout, global: &Global) -> Result<Inputs> {
 
 /// The stage context for `inputs`, for code that runs the pipeline.
 pub fn context<'a>(layout: &'a Layout, inputs: &'a Inputs, global: &Global) -> Result<Context<'a>> {
-    Context::new(
-        layout,
-        &inputs.pins,
-        &inputs.plan,
-        global.offline,
-        jobs(global),
-    )
+    Context::new(layout, &inputs.pins, global.offline, jobs(global))
 }
 
 /// `--jobs`, else the number of CPUs.

@@ -65,7 +65,7 @@ pub fn lock(layout: &Layout, _global: &Global, args: LockArgs, ui: &Ui) -> Resul
         let built = resolution
             .package
             .iter()
-            .filter(|p| p.kind != lock::Kind::Wheel)
+            .filter(|p| p.build().is_some())
             .count();
         ui.info(&format!(
             "CPython {version}: {} packages ({built} to build, {} wheels), {} build tools",

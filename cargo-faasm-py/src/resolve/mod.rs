@@ -24,12 +24,13 @@ use pep508_rs::{
     ExtraName, MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VersionOrUrl,
 };
 
-use self::dist::{DistKind, Pyproject, Target, metadata_values, parse_filename, wheel_fit};
+use self::dist::{DistKind, Target, metadata_values, parse_filename, wheel_fit};
 use self::index::{Index, IndexFile};
-use crate::lock::{Kind, Lock, LockedFile, LockedPackage, Resolution};
+use crate::lock::{Lock, LockedBuild, LockedFile, LockedPackage, LockedSource, Resolution};
 use crate::pins::{CPYTHON, Pins};
 use crate::process::{Cmd, Log};
 use crate::project::{ProjectConfig, normalize, parse_specifier};
+use crate::pyproject::{Pyproject, parse_pyproject};
 
 /// Host tools every build of a backend needs beyond what the package
 /// asks for: our meson backend runs the package's own meson, which needs
@@ -291,18 +292,20 @@ impl<'i> Resolver<'i> {
         // pure-Python wheel is just a host tool to the build (`packaging`).
         let built_for_guest: BTreeSet<String> = chosen
             .values()
-            .filter(|p| p.kind != Kind::Wheel)
+            .filter(|p| p.build().is_some())
             .map(|p| p.name.clone())
             .collect();
         for name in &order {
-            let package = chosen.get_mut(name).expect("chosen");
-            let mut reqs: Vec<String> = std::mem::take(&mut package.build_requires);
+            let Some(build) = chosen.get_mut(name).expect("chosen").build_mut() else {
+                continue;
+            };
+            let mut reqs: Vec<String> = std::mem::take(&mut build.tools);
             reqs.extend(extra.get(name).into_iter().flat_map(|r| r.iter().cloned()));
             let mut host = Vec::new();
             for line in reqs {
                 for (dep, spec, extras) in applicable(&[line], &self.host_env, &[], name)? {
                     if built_for_guest.contains(&dep) {
-                        package.build_requires_guest.push(dep);
+                        build.guest_packages.push(dep);
                     } else {
                         host.push(dep.clone());
                         host_wanted.push((dep, spec, extras, format!("{name}'s build")));
@@ -311,14 +314,12 @@ impl<'i> Resolver<'i> {
             }
             host.sort();
             host.dedup();
-            package.build_requires = host;
+            build.tools = host;
         }
         let tools = self.host_tools(host_wanted, log)?;
         let tool_names: BTreeSet<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-        for package in chosen.values_mut() {
-            package
-                .build_requires
-                .retain(|t| tool_names.contains(t.as_str()));
+        for build in chosen.values_mut().filter_map(LockedPackage::build_mut) {
+            build.tools.retain(|t| tool_names.contains(t.as_str()));
         }
         Ok(Resolution {
             package: build_order(order, chosen)?,
@@ -373,14 +374,11 @@ impl<'i> Resolver<'i> {
                 let package = LockedPackage {
                     name: want.name.clone(),
                     version: version.to_string(),
-                    kind: Kind::Wheel,
-                    file: Some(wheel.filename.clone()),
-                    sha256: Some(wheel.sha256.clone()),
-                    path: None,
+                    source: LockedSource::Wheel {
+                        file: wheel.filename.clone(),
+                        sha256: wheel.sha256.clone(),
+                    },
                     requires: deps.iter().map(|d| d.0.clone()).collect(),
-                    build_backend: None,
-                    build_requires: vec![],
-                    build_requires_guest: vec![],
                     native: None,
                     test: want.test,
                 };
@@ -405,14 +403,16 @@ impl<'i> Resolver<'i> {
                 let package = LockedPackage {
                     name: want.name.clone(),
                     version: version.to_string(),
-                    kind: Kind::Sdist,
-                    file: Some(sdist.filename.clone()),
-                    sha256: Some(sdist.sha256.clone()),
-                    path: None,
+                    source: LockedSource::Sdist {
+                        file: sdist.filename.clone(),
+                        sha256: sdist.sha256.clone(),
+                        build: LockedBuild {
+                            backend: pyproject.build_backend.clone(),
+                            tools: build,
+                            guest_packages: vec![],
+                        },
+                    },
                     requires: deps.iter().map(|d| d.0.clone()).collect(),
-                    build_backend: Some(pyproject.build_backend.clone()),
-                    build_requires: build,
-                    build_requires_guest: vec![],
                     native: native.map(|f| LockedFile {
                         name: want.name.clone(),
                         version: version.to_string(),
@@ -441,7 +441,7 @@ impl<'i> Resolver<'i> {
     fn local(&mut self, want: &Wanted, path: &str, _log: &mut Log) -> Result<Found> {
         let dir = self.project.join(path);
         let text = fs_err::read_to_string(dir.join("pyproject.toml")).ok();
-        let pyproject = dist::parse_pyproject(text.as_deref())
+        let pyproject = parse_pyproject(text.as_deref())
             .with_context(|| format!("package `{}` at {}", want.name, dir.display()))?;
         refuse_unsupported(&want.name, "from a path", &want.from, &pyproject)?;
         let deps = applicable(
@@ -460,14 +460,15 @@ impl<'i> Resolver<'i> {
             LockedPackage {
                 name: want.name.clone(),
                 version: pyproject.version.clone().unwrap_or_else(|| "0".into()),
-                kind: Kind::Path,
-                file: None,
-                sha256: None,
-                path: Some(path.to_owned()),
+                source: LockedSource::Path {
+                    path: path.to_owned(),
+                    build: LockedBuild {
+                        backend: pyproject.build_backend.clone(),
+                        tools: build,
+                        guest_packages: vec![],
+                    },
+                },
                 requires: deps.iter().map(|d| d.0.clone()).collect(),
-                build_backend: Some(pyproject.build_backend.clone()),
-                build_requires: build,
-                build_requires_guest: vec![],
                 native: None,
                 test: want.test,
             },
@@ -644,7 +645,7 @@ impl<'i> Resolver<'i> {
                 .and_then(|l| std::fs::read_to_string(dir.path().join(l)).ok())
         };
         let pkg_info = read("PKG-INFO").unwrap_or_default();
-        let pyproject = dist::parse_pyproject(read("pyproject.toml").as_deref())
+        let pyproject = parse_pyproject(read("pyproject.toml").as_deref())
             .with_context(|| sdist.filename.clone())?;
         Ok((pkg_info, pyproject))
     }
@@ -663,7 +664,7 @@ fn build_order(
         let placed: BTreeSet<String> = out.iter().map(|p| p.name.clone()).collect();
         pending.retain(|name| {
             let ready = chosen[name]
-                .build_requires_guest
+                .guest_build_deps()
                 .iter()
                 .all(|dep| placed.contains(dep));
             if ready {

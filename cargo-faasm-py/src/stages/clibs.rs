@@ -11,7 +11,7 @@ use fs_err as fs;
 use super::toolchain::{TARGET, Toolchain};
 use super::util::{make, unpack};
 use crate::digest::Fingerprint;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 const CFLAGS: &str = "-O2 -g0";
@@ -21,10 +21,11 @@ const RECIPE: &[&str] = &[
     include_str!("util.rs"),
 ];
 
-fn common_inputs(cx: &StageContext, artifact: &str, fp: &mut Fingerprint) -> Result<()> {
-    fp.add("cflags", CFLAGS);
-    fp.add(artifact, &cx.pins.get(artifact)?.sha256);
-    Ok(())
+/// What every C library stage reads: the toolchain and its source.
+fn contract(artifact: impl AsRef<str>) -> Contract {
+    Contract::new(RECIPE)
+        .stage(StageId::Toolchain)
+        .pin(artifact)
 }
 
 fn toolchain(cx: &StageContext) -> Result<Toolchain> {
@@ -49,7 +50,7 @@ fn configure_and_install(
         .run(log)?;
     log.step("make install");
     tc.configure_env(Cmd::new("make"))
-        .arg(format!("-j{}", cx.jobs))
+        .arg(format!("-j{}", cx.jobs()))
         .arg("install")
         .cwd(src)
         .run(log)
@@ -62,14 +63,11 @@ impl Stage for Zlib {
     fn id(&self) -> StageId {
         StageId::Zlib
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
+    fn contract(&self) -> Contract {
+        contract("zlib")
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        RECIPE
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        common_inputs(cx, "zlib", fp)
+    fn settings(&self, fp: &mut Fingerprint) {
+        fp.add("cflags", CFLAGS);
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
@@ -86,14 +84,11 @@ impl Stage for Bzip2 {
     fn id(&self) -> StageId {
         StageId::Bzip2
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
+    fn contract(&self) -> Contract {
+        contract("bzip2")
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        RECIPE
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        common_inputs(cx, "bzip2", fp)
+    fn settings(&self, fp: &mut Fingerprint) {
+        fp.add("cflags", CFLAGS);
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
@@ -101,7 +96,7 @@ impl Stage for Bzip2 {
         // bzip2 has no configure; its Makefile's library target is enough.
         log.step("make libbz2.a");
         Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
+            .arg(format!("-j{}", cx.jobs()))
             .arg("libbz2.a")
             .args(tc.make_vars())
             .arg(format!("CFLAGS={CFLAGS} -D_FILE_OFFSET_BITS=64"))
@@ -122,14 +117,11 @@ impl Stage for Xz {
     fn id(&self) -> StageId {
         StageId::Xz
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
+    fn contract(&self) -> Contract {
+        contract("xz")
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        RECIPE
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        common_inputs(cx, "xz", fp)
+    fn settings(&self, fp: &mut Fingerprint) {
+        fp.add("cflags", CFLAGS);
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
@@ -167,14 +159,11 @@ impl Stage for Zstd {
     fn id(&self) -> StageId {
         StageId::Zstd
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
+    fn contract(&self) -> Contract {
+        contract("zstd")
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        RECIPE
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        common_inputs(cx, "zstd", fp)
+    fn settings(&self, fp: &mut Fingerprint) {
+        fp.add("cflags", CFLAGS);
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
@@ -182,7 +171,7 @@ impl Stage for Zstd {
         // The library's own Makefile; no assembly (x86-only anyway).
         log.step("make libzstd.a");
         Cmd::new("make")
-            .arg(format!("-j{}", cx.jobs))
+            .arg(format!("-j{}", cx.jobs()))
             .arg("libzstd.a")
             .args(tc.make_vars())
             .arg(format!("CFLAGS={CFLAGS}"))
@@ -209,14 +198,11 @@ impl Stage for Sqlite {
     fn id(&self) -> StageId {
         StageId::Sqlite
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
+    fn contract(&self) -> Contract {
+        contract("sqlite")
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        RECIPE
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        common_inputs(cx, "sqlite", fp)
+    fn settings(&self, fp: &mut Fingerprint) {
+        fp.add("cflags", CFLAGS);
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
@@ -246,7 +232,7 @@ impl Stage for Sqlite {
             [amalgamation.join("sqlite3.c")],
             CFLAGS.split_whitespace(),
             &amalgamation,
-            cx.jobs,
+            cx.jobs(),
             log,
         )?;
         tc.archive(&out.join("lib/libsqlite3.a"), &objects, log)?;
@@ -278,18 +264,14 @@ impl Stage for ConfiguredLibrary {
     fn id(&self) -> StageId {
         StageId::Library(self.library.name.clone())
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
+    fn contract(&self) -> Contract {
+        contract(self.artifact())
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        RECIPE
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        common_inputs(cx, &self.artifact(), fp)?;
+    fn settings(&self, fp: &mut Fingerprint) {
+        fp.add("cflags", CFLAGS);
         fp.add("configure-args", self.library.configure_args.join("\n"));
         // Its Debug form lists every field, so any change rebuilds.
         fp.add("compile", format!("{:?}", self.library.compile));
-        Ok(())
     }
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = toolchain(cx)?;
@@ -336,7 +318,7 @@ fn compile_directly(
         sources.iter().map(|rel| src.join(rel)),
         &flags,
         &out.join("objects"),
-        cx.jobs,
+        cx.jobs(),
         log,
     )?;
     tc.archive(

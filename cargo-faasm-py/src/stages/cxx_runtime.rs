@@ -19,26 +19,23 @@
 //! `LIBCXXABI_STATICALLY_LINK_UNWINDER_IN_STATIC_LIBRARY` does, so the
 //! driver's own `-lc++abi` brings them in and no link line needs more.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use fs_err as fs;
 
 use super::script::Wrapper;
-use super::toolchain::{Toolchain, clang_cxx, wasi_sdk_path};
-use super::util::publish_link;
-use crate::digest::Fingerprint;
-use crate::pipeline::{Stage, StageContext, StageId};
+use super::toolchain::{LlvmRelease, Toolchain, clang_cxx, wasi_sdk_path};
+use crate::layout::Layout;
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 /// What every C++ file is compiled with unless it says `-fno-exceptions`.
 pub const EXCEPTIONS: &[&str] = &["-fwasm-exceptions", "-mllvm", "-wasm-use-legacy-eh=false"];
 /// The Debian package with the LLVM wasm32 libc++ headers.
 const HEADERS_DEB: &str = "libcxx-headers";
-/// Where that package keeps them.
-const HEADERS_IN_DEB: &str = "usr/lib/llvm-22/include/wasm32-wasi/c++/v1";
-/// The LLVM release both the headers and zig's sources must be.
-const LIBCPP_VERSION: &str = "_LIBCPP_VERSION 220108";
+/// Where that package keeps them, under its LLVM release's prefix.
+const HEADERS_IN_DEB: &str = "include/wasm32-wasi/c++/v1";
 
 /// What every C++ file is compiled with: libc++'s thread support includes
 /// `<pthread.h>`, which declares `pthread_create` only with wasi-libc's
@@ -166,23 +163,20 @@ impl Stage for CxxRuntime {
     fn id(&self) -> StageId {
         StageId::CxxRuntime
     }
-    fn deps(&self) -> Vec<StageId> {
+    fn contract(&self) -> Contract {
         // The sources come with the toolchain's zig.
-        vec![StageId::Toolchain]
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[
+        let contract = Contract::new(&[
             include_str!("cxx_runtime.rs"),
             include_str!("script.rs"),
             include_str!("toolchain.rs"),
             include_str!("util.rs"),
-        ]
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        if wasi_sdk_path().is_none() {
-            fp.add(HEADERS_DEB, &cx.pins.get(HEADERS_DEB)?.sha256);
+        ])
+        .stage(StageId::Toolchain)
+        .publishes("", Layout::cxx_runtime);
+        match wasi_sdk_path() {
+            Some(_) => contract,
+            None => contract.pin(HEADERS_DEB),
         }
-        Ok(())
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
@@ -201,10 +195,6 @@ impl Stage for CxxRuntime {
         }
         smoke_test(&clang_cxx(out), out, log)
     }
-
-    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(out, &cx.layout.cxx_runtime())
-    }
 }
 
 fn build_runtime(
@@ -215,18 +205,46 @@ fn build_runtime(
     log: &mut Log,
 ) -> Result<()> {
     let llvm = toolchain_out.join("zig/ziglang/lib");
+    let headers = install_headers(cx, &llvm, out, log)?;
+    let (abi, cxx) = compile_libraries(cx, tc, &llvm, &headers, out, log)?;
+    log.step("archives");
+    tc.archive(&out.join("lib/libc++abi.a"), &abi, log)?;
+    tc.archive(&out.join("lib/libc++.a"), &cxx, log)?;
+    fs::remove_dir_all(out.join("obj"))?;
+
+    Wrapper::new(tc.tool("clang"))
+        .args(["--driver-mode=g++", "-nostdinc++", "-isystem"])
+        .arg(&headers)
+        .arg("-L")
+        .arg(out.join("lib"))
+        .args(EXCEPTIONS)
+        .arg(THREADS)
+        .write(&clang_cxx(out))
+}
+
+/// Debian's libc++ headers of the pinned LLVM release into
+/// `<out>/include/c++/v1`, threads turned on, with libc++abi's own headers
+/// from zig's sources (`llvm`), which must be the same release; their
+/// directory.
+fn install_headers(cx: &StageContext, llvm: &Path, out: &Path, log: &mut Log) -> Result<PathBuf> {
     log.step("headers");
     let debs = out.join("deb");
     Cmd::new("dpkg-deb")
         .arg("-x")
-        .arg(cx.fetcher.get(HEADERS_DEB, log)?)
+        .arg(cx.fetch(HEADERS_DEB, log)?)
         .arg(&debs)
         .run(log)?;
     let headers = out.join("include/c++/v1");
     if let Some(parent) = headers.parent() {
         fs::create_dir_all(parent)?;
     }
-    fs::rename(debs.join(HEADERS_IN_DEB), &headers)?;
+    // The headers' pin is the LLVM release both they and zig's sources
+    // must be.
+    let release = LlvmRelease::of_debian_version(&cx.pin(HEADERS_DEB)?.version)?;
+    fs::rename(
+        debs.join(release.debian_prefix()).join(HEADERS_IN_DEB),
+        &headers,
+    )?;
     fs::remove_dir_all(&debs)?;
     enable_threads(&headers.join("__config_site"))?;
     // cxxabi.h comes with libc++abi's sources (Debian ships it in another
@@ -241,14 +259,28 @@ fn build_runtime(
         ("Debian's headers", headers.join("__config")),
         ("zig's libc++ sources", llvm.join("libcxx/include/__config")),
     ] {
-        if !fs::read_to_string(&config)?.contains(LIBCPP_VERSION) {
+        let want = release.libcpp_version_line();
+        if !fs::read_to_string(&config)?.contains(&want) {
             bail!(
-                "{what} are not the LLVM release this recipe is for ({LIBCPP_VERSION}, in {})",
+                "{what} are not the LLVM release of the `{HEADERS_DEB}` pin ({want}, in {})",
                 config.display()
             );
         }
     }
+    Ok(headers)
+}
 
+/// Compiles libunwind, libc++abi and libc++ from zig's LLVM sources
+/// (`llvm`) against `headers`: the objects of libc++abi (with libunwind's)
+/// and of libc++, in `<out>/obj`.
+fn compile_libraries(
+    cx: &StageContext,
+    tc: &Toolchain,
+    llvm: &Path,
+    headers: &Path,
+    out: &Path,
+    log: &mut Log,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let include = |dir: &str| format!("-I{}", llvm.join(dir).display());
     let mut base: Vec<String> = ["-O2", "-DNDEBUG", THREADS].map(String::from).to_vec();
     base.extend(EXCEPTIONS.iter().map(|f| f.to_string()));
@@ -278,7 +310,7 @@ fn build_runtime(
         [llvm.join("libunwind/src/Unwind-wasm.c"), tag],
         &unwind_flags,
         &objects.join("unwind"),
-        cx.jobs,
+        cx.jobs(),
         log,
     )?;
 
@@ -299,7 +331,7 @@ fn build_runtime(
             .map(|s| llvm.join("libcxxabi/src").join(s)),
         &abi_flags,
         &objects.join("cxxabi"),
-        cx.jobs,
+        cx.jobs(),
         log,
     )?;
     abi.append(&mut unwind);
@@ -324,23 +356,10 @@ fn build_runtime(
             .map(|s| llvm.join("libcxx/src").join(s)),
         &cxx_flags,
         &objects.join("cxx"),
-        cx.jobs,
+        cx.jobs(),
         log,
     )?;
-
-    log.step("archives");
-    tc.archive(&out.join("lib/libc++abi.a"), &abi, log)?;
-    tc.archive(&out.join("lib/libc++.a"), &cxx, log)?;
-    fs::remove_dir_all(&objects)?;
-
-    Wrapper::new(tc.tool("clang"))
-        .args(["--driver-mode=g++", "-nostdinc++", "-isystem"])
-        .arg(&headers)
-        .arg("-L")
-        .arg(out.join("lib"))
-        .args(EXCEPTIONS)
-        .arg(THREADS)
-        .write(&clang_cxx(out))
+    Ok((abi, cxx))
 }
 
 /// Turns Debian's single-threaded `__config_site` into one with threads

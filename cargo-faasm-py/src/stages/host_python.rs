@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, ensure};
 use fs_err as fs;
 
-use super::util::{make, publish_link, unpack};
-use crate::digest::Fingerprint;
+use super::util::{make, unpack};
+use crate::layout::Layout;
 use crate::pins::CPYTHON;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 /// The `host-python` stage.
@@ -26,15 +26,10 @@ impl Stage for HostPython {
     fn id(&self) -> StageId {
         StageId::HostPython
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![]
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[include_str!("host_python.rs"), include_str!("util.rs")]
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        fp.add(CPYTHON, &cx.pins.get(CPYTHON)?.sha256);
-        Ok(())
+    fn contract(&self) -> Contract {
+        Contract::new(&[include_str!("host_python.rs"), include_str!("util.rs")])
+            .pin(CPYTHON)
+            .publishes("install", Layout::host_python_install)
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
@@ -59,7 +54,7 @@ impl Stage for HostPython {
                 "import sys, zlib; print('%d.%d.%d' % sys.version_info[:3])",
             ])
             .output(log)?;
-        let want = &cx.pins.get(CPYTHON)?.version;
+        let want = &cx.pin(CPYTHON)?.version;
         ensure!(
             version.trim() == want,
             "the host python reports version {}, expected {want}",
@@ -67,15 +62,11 @@ impl Stage for HostPython {
         );
         Ok(())
     }
-
-    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(&out.join("install"), &cx.layout.host_python_install())
-    }
 }
 
 /// A virtual environment of the host python at `<out>/venv` with the given
 /// pinned wheels installed offline from the download cache. The calling
-/// stage declares `host-python`.
+/// stage declares `host-python` and the wheels' pins.
 pub fn venv_with_wheels(
     cx: &StageContext,
     out: &Path,
@@ -90,7 +81,7 @@ pub fn venv_with_wheels(
         .run(log)?;
     let mut wheels = Vec::new();
     for artifact in artifacts {
-        wheels.push(cx.fetcher.get(artifact.as_ref(), log)?);
+        wheels.push(cx.fetch(artifact.as_ref(), log)?);
     }
     if wheels.is_empty() {
         return Ok(());

@@ -1,7 +1,7 @@
 //! `libffi`: the foreign-function layer `_ctypes` is built on, for
 //! wasm32-wasi. The pinned libffi release gives `ffi.h`, the wasm32
 //! `ffitarget.h`, the type descriptors and `ffi_prep_cif`; the target part
-//! that libffi lacks for WASI is ours (`third-party/libffi-wasi/ffi.c`, whose
+//! that libffi lacks for WASI is ours (`third-party/shims/libffi-wasi/ffi.c`, whose
 //! header says what calls can and cannot do).
 
 use std::path::Path;
@@ -12,15 +12,16 @@ use fs_err as fs;
 use super::toolchain::Toolchain;
 use super::util::unpack;
 use crate::digest::Fingerprint;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::Log;
 
 const CFLAGS: &str = "-O2 -g0 -Wall";
 /// libffi's generic sources that apply unchanged.
 const UPSTREAM_SOURCES: &[&str] = &["src/prep_cif.c", "src/types.c"];
-/// Our sources, in `third-party/libffi-wasi`.
-const PORT_SOURCES: &[&str] = &["ffi.c"];
-const PORT_HEADERS: &[&str] = &["fficonfig.h"];
+/// Our sources and private header, among the shims.
+const PORT_SOURCES: &[&str] = &["libffi-wasi/ffi.c"];
+const PORT_HEADERS: &[&str] = &["libffi-wasi/fficonfig.h"];
+const LIBFFI: &str = "libffi";
 
 /// The `libffi` stage.
 pub struct Libffi;
@@ -29,33 +30,24 @@ impl Stage for Libffi {
     fn id(&self) -> StageId {
         StageId::Libffi
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[
+    fn contract(&self) -> Contract {
+        Contract::new(&[
             include_str!("libffi.rs"),
             include_str!("toolchain.rs"),
             include_str!("util.rs"),
-        ]
+        ])
+        .stage(StageId::Toolchain)
+        .pin(LIBFFI)
+        .shims(PORT_SOURCES)
+        .shims(PORT_HEADERS)
     }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+    fn settings(&self, fp: &mut Fingerprint) {
         fp.add("cflags", CFLAGS);
-        fp.add("libffi", &cx.pins.get("libffi")?.sha256);
-        let port = cx.layout.libffi_wasi();
-        for file in PORT_SOURCES {
-            fp.add_file(file, &port.join(file))?;
-        }
-        for file in PORT_HEADERS {
-            fp.add_file(file, &port.join(file))?;
-        }
-        Ok(())
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
-        let port = cx.layout.libffi_wasi();
-        let src = unpack(cx, "libffi", out, log)?;
+        let src = unpack(cx, LIBFFI, out, log)?;
 
         log.step("headers");
         // Public headers in include/, the ones only libffi's sources use in
@@ -65,26 +57,26 @@ impl Stage for Libffi {
         for dir in [&include, &private] {
             fs::create_dir_all(dir)?;
         }
-        let version = &cx.pins.get("libffi")?.version;
+        let version = &cx.pin(LIBFFI)?.version;
         let template = src.join("include/ffi.h.in");
         let ffi_h = fs::read_to_string(&template)?;
         fs::write(include.join("ffi.h"), configure_ffi_h(&ffi_h, version)?)?;
         copy(&src.join("src/wasm32/ffitarget.h"), &include)?;
         copy(&src.join("include/ffi_common.h"), &private)?;
         for file in PORT_HEADERS {
-            copy(&port.join(file), &private)?;
+            copy(&cx.shim(file)?, &private)?;
         }
 
         log.step("compile");
-        let sources = UPSTREAM_SOURCES
-            .iter()
-            .map(|s| src.join(s))
-            .chain(PORT_SOURCES.iter().map(|s| port.join(s)));
+        let mut sources: Vec<_> = UPSTREAM_SOURCES.iter().map(|s| src.join(s)).collect();
+        for file in PORT_SOURCES {
+            sources.push(cx.shim(file)?);
+        }
         let mut flags: Vec<String> = CFLAGS.split_whitespace().map(String::from).collect();
         flags.push("-Werror".into());
         flags.push(format!("-I{}", include.display()));
         flags.push(format!("-I{}", private.display()));
-        let objects = tc.compile(sources, &flags, &out.join("obj"), cx.jobs, log)?;
+        let objects = tc.compile(sources, &flags, &out.join("obj"), cx.jobs(), log)?;
         tc.archive(&out.join("lib/libffi.a"), &objects, log)
     }
 }

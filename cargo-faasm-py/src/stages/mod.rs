@@ -62,11 +62,14 @@ pub fn all(plan: &BuildPlan) -> Result<Vec<Box<dyn Stage>>> {
     }));
     stages.push(Box::new(runtime::Runtime {
         packages: package_ids,
+        wheels: plan.wheels.clone(),
     }));
     stages.push(Box::new(snapshot::SnapshotStage {
         imports: plan.preimport.clone(),
     }));
-    stages.push(Box::new(native::Native));
+    stages.push(Box::new(native::Native {
+        wheels: plan.native_wheels.clone(),
+    }));
     Ok(stages)
 }
 

@@ -14,9 +14,8 @@ use anyhow::{Context as _, Result, bail};
 use fs_err as fs;
 
 use super::toolchain::Toolchain;
-use super::util::{apply_patches, fingerprint_patches, unpack};
-use crate::digest::Fingerprint;
-use crate::pipeline::{Stage, StageContext, StageId};
+use super::util::{apply_patch_files, unpack};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 /// The C libraries' optimization flags (clibs.rs); OpenBLAS adds its own
@@ -46,6 +45,8 @@ const MAKE_VARS: &[&str] = &[
     "NO_LAPACKE=1",
     "NEED_PIC=0",
 ];
+/// Its pin and its patches' directory.
+const OPENBLAS: &str = "openblas";
 /// The library every consumer links, and its pkg-config name.
 const LIBRARY: &str = "libopenblas.a";
 const PC_FILE: &str = "lib/pkgconfig/openblas.pc";
@@ -57,28 +58,24 @@ impl Stage for Openblas {
     fn id(&self) -> StageId {
         StageId::Openblas
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Toolchain]
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[
+    fn contract(&self) -> Contract {
+        Contract::new(&[
             include_str!("openblas.rs"),
             include_str!("toolchain.rs"),
             include_str!("util.rs"),
-        ]
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        fp.add("openblas", &cx.pins.get("openblas")?.sha256);
-        fingerprint_patches(cx.layout, "openblas", None, fp)
+        ])
+        .stage(StageId::Toolchain)
+        .pin(OPENBLAS)
+        .patches(OPENBLAS)
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
-        let src = unpack(cx, "openblas", out, log)?;
-        apply_patches(cx.layout, "openblas", None, &src, log)?;
+        let src = unpack(cx, OPENBLAS, out, log)?;
+        apply_patch_files(cx.patches(OPENBLAS)?, &src, log)?;
         let make = |target: &str| {
             Cmd::new("make")
-                .arg(format!("-j{}", cx.jobs))
+                .arg(format!("-j{}", cx.jobs()))
                 .arg(target)
                 .args(MAKE_VARS)
                 .args(tc.make_vars())

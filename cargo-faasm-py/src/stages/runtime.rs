@@ -11,45 +11,40 @@ use fs_err as fs;
 
 use super::cpython::CpythonBuild;
 use super::host_python;
-use super::util::{publish_link, unzip};
-use crate::digest::Fingerprint;
+use super::util::unzip;
 use crate::layout::Layout;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 /// The `runtime` stage.
 pub struct Runtime {
     /// Package stages whose Python files go into site-packages.
     pub packages: Vec<StageId>,
+    /// The pure-Python wheels of the lock (artifact names).
+    pub wheels: Vec<String>,
 }
 
 impl Stage for Runtime {
     fn id(&self) -> StageId {
         StageId::Runtime
     }
-    fn deps(&self) -> Vec<StageId> {
-        let mut deps = vec![StageId::HostPython, StageId::Cpython, StageId::Link];
-        deps.extend(self.packages.iter().cloned());
-        deps
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[
+    fn contract(&self) -> Contract {
+        Contract::new(&[
             include_str!("runtime.rs"),
             include_str!("cpython.rs"),
             include_str!("host_python.rs"),
             include_str!("util.rs"),
-        ]
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        for wheel in &cx.plan.wheels {
-            fp.add(wheel, &cx.pins.get(wheel)?.sha256);
-        }
-        Ok(())
+        ])
+        .stages([StageId::HostPython, StageId::Cpython, StageId::Link])
+        .stages(self.packages.iter().cloned())
+        .pins(&self.wheels)
+        .guest()
+        .publishes("", Layout::runtime)
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
         let cpython = CpythonBuild::load(&cx.output(&StageId::Cpython)?)?;
-        let guest = &cx.guest;
+        let guest = cx.guest()?;
         let stdlib = guest.stdlib_dir();
         fs::create_dir_all(out.join("lib"))?;
         log.step("copy the standard library");
@@ -89,9 +84,9 @@ impl Stage for Runtime {
                 .run(log)?;
         }
         // The runtime wheels are pure Python: unpacking is installing.
-        for wheel in &cx.plan.wheels {
+        for wheel in &self.wheels {
             log.step(&format!("unpack {wheel}"));
-            let file = cx.fetcher.get(wheel, log)?;
+            let file = cx.fetch(wheel, log)?;
             unzip(&file, &site, log)?;
         }
         // The same interpreter version writes the same bytecode; the guest
@@ -101,9 +96,5 @@ impl Stage for Runtime {
             .args(["-m", "compileall", "-q", "-j0"])
             .arg(&site)
             .run(log)
-    }
-
-    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(out, &cx.layout.runtime())
     }
 }

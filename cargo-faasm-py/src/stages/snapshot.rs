@@ -5,16 +5,14 @@
 //! `third-party/shims/python-main.c` and docs/snapshot.md.
 
 use std::path::Path;
-use std::sync::LazyLock;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use fs_err as fs;
 
-use super::util::publish_link;
 use crate::digest::Fingerprint;
 use crate::layout::Layout;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::Log;
 
 /// The `snapshot` stage.
@@ -27,23 +25,18 @@ impl Stage for SnapshotStage {
     fn id(&self) -> StageId {
         StageId::Snapshot
     }
-    fn deps(&self) -> Vec<StageId> {
-        vec![StageId::Link, StageId::Runtime]
+    fn contract(&self) -> Contract {
+        Contract::new(&[include_str!("snapshot.rs")])
+            // The harness starts the guest and saves it: its code is part
+            // of how the snapshot is made, and it says which of its files
+            // are.
+            .recipe(harness::snapshot::SOURCES.iter().copied())
+            .stages([StageId::Link, StageId::Runtime])
+            .guest()
+            .publishes(Layout::SNAPSHOT_WASM, Layout::python_snapshot_wasm)
     }
-    fn recipe(&self) -> &'static [&'static str] {
-        // The harness starts the guest and saves it: its code is part of
-        // how the snapshot is made, and it says which of its files are.
-        static RECIPE: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-            [include_str!("snapshot.rs"), include_str!("util.rs")]
-                .into_iter()
-                .chain(harness::snapshot::SOURCES.iter().copied())
-                .collect()
-        });
-        &RECIPE
-    }
-    fn inputs(&self, _cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+    fn settings(&self, fp: &mut Fingerprint) {
         fp.add("imports", self.imports.join(","));
-        Ok(())
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
@@ -68,7 +61,7 @@ impl Stage for SnapshotStage {
             &engine,
             &wasm,
             &runtime,
-            &cx.guest,
+            cx.guest()?,
             &self.imports,
             harness::PythonRun::new(Vec::<String>::new(), scratch.path()),
         )?;
@@ -93,12 +86,5 @@ impl Stage for SnapshotStage {
         fs::write(&tmp, &snapshot.wasm)?;
         fs::rename(&tmp, out.join(Layout::SNAPSHOT_WASM))?;
         Ok(())
-    }
-
-    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(
-            &out.join(Layout::SNAPSHOT_WASM),
-            &cx.layout.python_snapshot_wasm(),
-        )
     }
 }

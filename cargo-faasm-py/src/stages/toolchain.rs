@@ -13,21 +13,79 @@ use anyhow::{Result, bail};
 use fs_err as fs;
 
 use super::script::{Wrapper, assign};
-use super::util::{path_with, publish_link, set_executable, unzip};
+use super::util::{path_with, set_executable, unzip};
 use crate::digest::Fingerprint;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::layout::Layout;
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 /// The target triple everything is compiled for.
 pub const TARGET: &str = "wasm32-wasip1";
+/// The wheel whose zig carries clang, lld and LLVM's C++ runtime sources.
+const ZIG: &str = "ziglang";
 /// wasi-libc, and the compiler-rt builtins of the LLVM release zig's clang
 /// is (the C++ runtime is the `cxx-runtime` stage's).
-const SYSROOT_DEBS: [&str; 2] = ["wasi-libc", "clang-rt"];
-/// Where the builtins package keeps the library.
-const BUILTINS_IN_DEB: &str = "usr/lib/llvm-22/lib/clang/22/lib/wasi/libclang_rt.builtins-wasm32.a";
+const SYSROOT_DEBS: [&str; 2] = ["wasi-libc", BUILTINS_DEB];
+/// The compiler-rt package, whose version is the LLVM release.
+const BUILTINS_DEB: &str = "clang-rt";
 
 /// The `toolchain` stage.
 pub struct ToolchainStage;
+
+/// An LLVM release, as the version of a Debian LLVM package gives it
+/// (`1:22.1.8-1~deb13u5`): the pins of the sysroot and C++ packages are its
+/// one home; the paths inside those packages and the libc++ version the
+/// headers must carry follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LlvmRelease {
+    major: u32,
+    minor: u32,
+    patch: u32,
+}
+
+impl LlvmRelease {
+    /// The release of a Debian package version (epoch and revision
+    /// dropped).
+    pub fn of_debian_version(version: &str) -> Result<Self> {
+        let upstream = version.split_once(':').map_or(version, |(_, v)| v);
+        let upstream = upstream.split(['-', '~', '+']).next().unwrap_or_default();
+        let numbers: Vec<u32> = upstream
+            .split('.')
+            .map(str::parse)
+            .collect::<std::result::Result<_, _>>()
+            .unwrap_or_default();
+        match numbers[..] {
+            [major, minor, patch] => Ok(Self {
+                major,
+                minor,
+                patch,
+            }),
+            _ => bail!("`{version}` is not an LLVM package version (expected e.g. `1:22.1.8-1`)"),
+        }
+    }
+
+    /// `usr/lib/llvm-22`: where Debian's packages of it install.
+    pub fn debian_prefix(&self) -> String {
+        format!("usr/lib/llvm-{}", self.major)
+    }
+
+    /// The builtins library inside the compiler-rt package.
+    fn builtins_in_deb(&self) -> String {
+        format!(
+            "{}/lib/clang/{}/lib/wasi/libclang_rt.builtins-wasm32.a",
+            self.debian_prefix(),
+            self.major
+        )
+    }
+
+    /// `_LIBCPP_VERSION 220108`, as libc++'s `__config` defines it.
+    pub fn libcpp_version_line(&self) -> String {
+        format!(
+            "_LIBCPP_VERSION {}",
+            self.major * 10_000 + self.minor * 100 + self.patch
+        )
+    }
+}
 
 /// The toolchain as later stages use it: the C compiler and binutils, and,
 /// for stages that compile C++, the `clang++` of the `cxx-runtime` stage.
@@ -150,33 +208,24 @@ impl Stage for ToolchainStage {
     fn id(&self) -> StageId {
         StageId::Toolchain
     }
-    fn deps(&self) -> Vec<StageId> {
-        // Each stage fetches its own artifacts, which its inputs name; a
+    fn contract(&self) -> Contract {
+        // Each stage fetches its own artifacts, which its contract names; a
         // dependency on `fetch` would rebuild it whenever any pin changed.
-        vec![]
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[
+        let contract = Contract::new(&[
             include_str!("toolchain.rs"),
             include_str!("script.rs"),
             include_str!("util.rs"),
-        ]
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        ])
+        .publishes("", Layout::toolchain);
         match wasi_sdk_path() {
-            Some(sdk) => {
-                fp.add("wasi-sdk", sdk.to_string_lossy().as_bytes());
-            }
-            None => {
-                for name in std::iter::once("ziglang").chain(SYSROOT_DEBS) {
-                    fp.add(name, &cx.pins.get(name)?.sha256);
-                }
-                for file in SOFTWARE_FENV {
-                    fp.add_file("fenv", &cx.layout.shims().join(file))?;
-                }
-            }
+            Some(_) => contract,
+            None => contract.pin(ZIG).pins(SYSROOT_DEBS).shims(SOFTWARE_FENV),
         }
-        Ok(())
+    }
+    fn settings(&self, fp: &mut Fingerprint) {
+        if let Some(sdk) = wasi_sdk_path() {
+            fp.add("wasi-sdk", sdk.to_string_lossy().as_bytes());
+        }
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
@@ -187,10 +236,6 @@ impl Stage for ToolchainStage {
             None => assemble(cx, out, &bin, log)?,
         }
         smoke_test(&Toolchain::at(out), out, log)
-    }
-
-    fn publish(&self, cx: &StageContext, out: &Path) -> Result<()> {
-        publish_link(out, &cx.layout.toolchain())
     }
 }
 
@@ -226,7 +271,7 @@ fn write_wasi_sdk_wrappers(sdk: &Path, bin: &Path) -> Result<()> {
 /// zig's clang + Debian's sysroot, glued by a small resource directory.
 fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<()> {
     log.step("unpack zig");
-    let wheel = cx.fetcher.get("ziglang", log)?;
+    let wheel = cx.fetch(ZIG, log)?;
     let zig_dir = out.join("zig");
     unzip(&wheel, &zig_dir, log)?;
     let zig = zig_dir.join("ziglang/zig");
@@ -235,7 +280,7 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
     log.step("unpack sysroot");
     let root = out.join("sysroot");
     for name in SYSROOT_DEBS {
-        let deb = cx.fetcher.get(name, log)?;
+        let deb = cx.fetch(name, log)?;
         Cmd::new("dpkg-deb")
             .arg("-x")
             .arg(&deb)
@@ -243,7 +288,8 @@ fn assemble(cx: &StageContext, out: &Path, bin: &Path, log: &mut Log) -> Result<
             .run(log)?;
     }
     let usr = root.join("usr");
-    let builtins = root.join(BUILTINS_IN_DEB);
+    let llvm = LlvmRelease::of_debian_version(&cx.pin(BUILTINS_DEB)?.version)?;
+    let builtins = root.join(llvm.builtins_in_deb());
     for needed in [&builtins, &usr.join("include/wasm32-wasip1")] {
         if !needed.exists() {
             bail!("the sysroot packages did not provide {}", needed.display());
@@ -292,7 +338,7 @@ const SOFTWARE_FENV: [&str; 2] = ["fenv/bits-fenv.h", "fenv/fenv.c"];
 /// every compile and link of every stage sees the same flags.
 fn software_fenv(cx: &StageContext, usr: &Path, out: &Path, log: &mut Log) -> Result<()> {
     log.step("software floating-point exception flags");
-    let [header, source] = SOFTWARE_FENV.map(|f| cx.layout.shims().join(f));
+    let [header, source] = [cx.shim(SOFTWARE_FENV[0])?, cx.shim(SOFTWARE_FENV[1])?];
     let bits = usr.join("include/wasm32-wasi/bits/fenv.h");
     let libc = usr.join("lib/wasm32-wasi/libc.a");
     for needed in [&bits, &libc] {
@@ -339,4 +385,29 @@ fn smoke_test(tc: &Toolchain, out: &Path, log: &mut Log) -> Result<()> {
         .args(["-O2", "hello.c", "-o", "hello-c.wasm"])
         .cwd(&dir)
         .run(log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_llvm_release_comes_from_a_debian_version() {
+        let llvm = LlvmRelease::of_debian_version("1:22.1.8-1~deb13u5").unwrap();
+        assert_eq!(llvm.debian_prefix(), "usr/lib/llvm-22");
+        assert_eq!(
+            llvm.builtins_in_deb(),
+            "usr/lib/llvm-22/lib/clang/22/lib/wasi/libclang_rt.builtins-wasm32.a"
+        );
+        assert_eq!(llvm.libcpp_version_line(), "_LIBCPP_VERSION 220108");
+        assert_eq!(
+            LlvmRelease::of_debian_version("21.1.0-2")
+                .unwrap()
+                .libcpp_version_line(),
+            "_LIBCPP_VERSION 210100"
+        );
+        for bad in ["", "1:", "22", "x.y.z", "1:22.1-1"] {
+            assert!(LlvmRelease::of_debian_version(bad).is_err(), "{bad}");
+        }
+    }
 }

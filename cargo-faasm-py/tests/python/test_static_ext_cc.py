@@ -71,18 +71,19 @@ class Setuptools(unittest.TestCase):
                 return self.get_ext_fullpath(ext_name)
 
         with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, w.EXTENSIONS_FILE)
+            config = w.load_config(write_config(d))
+            path = config["extensions_file"]
             w.record_extensions(BuildExt, path)
             w.record_extensions(BuildExt, path)  # a second hook is a no-op
             self.assertEqual(Custom().build_extension("sub._x"), "/s/bin/sub/_x" + SUFFIX)
-            index = w.load_index({"wrap_dir": d})
+            index = w.load_index(config)
             self.assertEqual(w.module_of(index, "/s/bin/sub/_x" + SUFFIX, SUFFIX), "pkg.sub._x")
 
     def test_the_hook_patches_setuptools_when_it_is_imported(self):
         with tempfile.TemporaryDirectory() as d:
             code = (
                 "import static_ext_cc, sys\n"
-                f"static_ext_cc.setuptools_hook({d!r})\n"
+                f"static_ext_cc.setuptools_hook({write_config(d)!r})\n"
                 "try:\n"
                 "    from setuptools.command.build_ext import build_ext\n"
                 "except ImportError:\n"
@@ -104,7 +105,7 @@ class Setuptools(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             shutil.copy(w.__file__, d)
             with open(os.path.join(d, "sitecustomize.py"), "w") as f:
-                f.write("import static_ext_cc\nstatic_ext_cc.setuptools_hook()\n")
+                f.write(f"import static_ext_cc\nstatic_ext_cc.setuptools_hook({write_config(d)!r})\n")
             nested = (
                 "import sys\n"
                 "try:\n"
@@ -117,6 +118,19 @@ class Setuptools(unittest.TestCase):
             env = dict(os.environ, PYTHONPATH=d)
             done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
             self.assertEqual(done.returncode, 0, done.stderr)
+
+
+def write_config(d):
+    """A configuration as the package stage writes it (the fields these
+    tests use), in `d`; its path."""
+    path = os.path.join(d, "config.json")
+    with open(path, "w") as f:
+        json.dump({
+            "extensions_file": os.path.join(d, "setuptools-extensions.json"),
+            "index_file": os.path.join(d, "meson-extensions.json"),
+            "modules_dir": os.path.join(d, "modules"),
+        }, f)
+    return path
 
 
 class Meson(unittest.TestCase):

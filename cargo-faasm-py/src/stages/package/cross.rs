@@ -34,61 +34,122 @@ pub const WASI_DEFINES: &[&str] = &[
     cxx_runtime::THREADS,
 ];
 
-/// `cc` and `c++` wrappers plus their configuration; returns their directory.
+/// One package build's compiler wrapper: every file and folder it uses is
+/// named here and handed to `static_ext_cc.py` in its configuration
+/// ([`WrapperConfig`]), which names none of its own.
+#[derive(Debug, Clone)]
+pub struct Wrap {
+    /// The directory of `cc`, `c++`, the script and its configuration
+    /// (on the `PYTHONPATH` of PEP 517 builds, for the setuptools hook).
+    pub dir: PathBuf,
+    /// `static_ext_cc.py`.
+    pub script: PathBuf,
+    /// Its configuration, the script's first argument.
+    pub config: PathBuf,
+    /// Where it leaves each module's object and row.
+    pub modules: PathBuf,
+}
+
+impl Wrap {
+    /// The `cc` (`"cc"`) or `c++` (`"c++"`) wrapper script.
+    pub fn compiler(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// `static_ext_cc.json`: what the script reads, field by field.
+#[derive(Debug, serde::Serialize)]
+struct WrapperConfig<'a> {
+    cc: PathBuf,
+    cxx: PathBuf,
+    ld: PathBuf,
+    build_dir: &'a Path,
+    out_dir: &'a Path,
+    stages_dir: &'a Path,
+    ext_suffix: &'a str,
+    modules_dir: &'a Path,
+    /// meson's extension modules, written by `static_ext_cc.py index`.
+    index_file: PathBuf,
+    /// setuptools' extension modules, written by the setuptools hook.
+    extensions_file: PathBuf,
+}
+
+/// `cc` and `c++` wrappers plus their configuration.
 pub fn write_wrapper(
     tc: &Toolchain,
     python: &Path,
     out: &Path,
     build: &Path,
     cpython: &CpythonBuild,
-) -> Result<PathBuf> {
-    let wrap = out.join("wrap");
-    fs::create_dir_all(&wrap)?;
-    let stages = out
-        .parent()
-        .context("a stage's output directory has a parent")?;
-    let config = serde_json::json!({
-        "cc": tc.tool("clang"),
-        "cxx": tc.tool("clang++"),
-        "ld": tc.tool("wasm-ld"),
-        "build_dir": build,
-        "wrap_dir": wrap,
-        "out_dir": out,
-        "stages_dir": stages,
-        "ext_suffix": cpython.ext_suffix,
-    });
-    fs::write(
-        wrap.join("static_ext_cc.json"),
-        serde_json::to_string_pretty(&config)?,
-    )?;
-    fs::write(wrap.join("static_ext_cc.py"), STATIC_EXT_CC)?;
+) -> Result<Wrap> {
+    let dir = out.join("wrap");
+    fs::create_dir_all(&dir)?;
+    let wrap = Wrap {
+        script: dir.join("static_ext_cc.py"),
+        config: dir.join("static_ext_cc.json"),
+        modules: dir.join("modules"),
+        dir,
+    };
+    let config = WrapperConfig {
+        cc: tc.tool("clang"),
+        cxx: tc.tool("clang++"),
+        ld: tc.tool("wasm-ld"),
+        build_dir: build,
+        out_dir: out,
+        stages_dir: out
+            .parent()
+            .context("a stage's output directory has a parent")?,
+        ext_suffix: &cpython.ext_suffix,
+        modules_dir: &wrap.modules,
+        index_file: wrap.dir.join("meson-extensions.json"),
+        extensions_file: wrap.dir.join("setuptools-extensions.json"),
+    };
+    fs::write(&wrap.config, serde_json::to_string_pretty(&config)?)?;
+    fs::write(&wrap.script, STATIC_EXT_CC)?;
     for name in ["cc", "c++"] {
-        // The wrapper's first argument says which compiler it stands for.
+        // The wrapper's second argument says which compiler it stands for.
         Wrapper::new(python)
             .arg("-S")
-            .arg(wrap.join("static_ext_cc.py"))
+            .arg(&wrap.script)
+            .arg(&wrap.config)
             .arg(name)
-            .write(&wrap.join(name))?;
+            .write(&wrap.compiler(name))?;
     }
     Ok(wrap)
+}
+
+/// The `sitecustomize` of a build's pythons, beside the script in
+/// `wrap.dir`: it hooks setuptools to record the extensions it builds.
+pub fn sitecustomize(wrap: &Wrap) -> Result<String> {
+    // A JSON string is a valid Python string literal.
+    let config = serde_json::to_string(&wrap.config.to_string_lossy())?;
+    Ok(format!(
+        "import static_ext_cc\nstatic_ext_cc.setuptools_hook({config})\n"
+    ))
 }
 
 /// The environment that makes the host python report the wasm build's
 /// configuration: its `_sysconfigdata`, `EXT_SUFFIX` and `pyconfig.h`, as
 /// CPython's own Makefile does for `PYTHON_FOR_BUILD`.
-pub fn target_env(cx: &StageContext, cpython: &CpythonBuild) -> Vec<(&'static str, String)> {
-    vec![
+pub fn target_env(
+    cx: &StageContext,
+    cpython: &CpythonBuild,
+) -> Result<Vec<(&'static str, String)>> {
+    Ok(vec![
         (
             "_PYTHON_PROJECT_BASE",
             cpython.project_base.display().to_string(),
         ),
         ("_PYTHON_HOST_PLATFORM", HOST_PLATFORM.into()),
-        ("_PYTHON_SYSCONFIGDATA_NAME", cx.guest.sysconfigdata_name()),
+        (
+            "_PYTHON_SYSCONFIGDATA_NAME",
+            cx.guest()?.sysconfigdata_name(),
+        ),
         (
             "_PYTHON_SYSCONFIGDATA_PATH",
             cpython.sysconfig_dir.display().to_string(),
         ),
-    ]
+    ])
 }
 
 /// The host python as a script that reports the wasm build's
@@ -102,7 +163,7 @@ pub fn write_target_python(
 ) -> Result<PathBuf> {
     let path = out.join("target-python");
     let mut script = Wrapper::new(python);
-    for (key, value) in target_env(cx, cpython) {
+    for (key, value) in target_env(cx, cpython)? {
         script = script.export(key, value);
     }
     if !python_path.is_empty() {
@@ -140,8 +201,9 @@ pub fn build_shims(
     let sources = package
         .shims
         .iter()
-        .map(|shim| cx.layout.shims().join(shim));
-    let objects = tc.compile(sources, ["-O2"], &dir, cx.jobs, log)?;
+        .map(|shim| cx.shim(shim))
+        .collect::<Result<Vec<_>>>()?;
+    let objects = tc.compile(sources, ["-O2"], &dir, cx.jobs(), log)?;
     let archive = dir.join("libshims.a");
     tc.archive(&archive, &objects, log)?;
     Ok(archive)
@@ -173,7 +235,7 @@ pub fn guest_build_deps_view(
     let _ = std::fs::remove_dir_all(&view);
     fs::create_dir_all(&view)?;
     for dep in &package.guest_build_deps {
-        let wheel = cx.fetcher.get(&native_artifact(dep), log).with_context(|| {
+        let wheel = cx.fetch(&native_artifact(dep), log).with_context(|| {
             format!(
                 "package `{}` compiles against `{dep}`, whose native wheel its build scripts run",
                 package.name
@@ -230,4 +292,42 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         fs::copy(&file, &dest)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script reads its configuration by key; every key it reads must
+    /// be a field this side writes, and every field must be read.
+    #[test]
+    fn the_script_reads_exactly_the_configuration_written() {
+        let p = Path::new("/p");
+        let config = WrapperConfig {
+            cc: p.into(),
+            cxx: p.into(),
+            ld: p.into(),
+            build_dir: p,
+            out_dir: p,
+            stages_dir: p,
+            ext_suffix: "",
+            modules_dir: p,
+            index_file: p.into(),
+            extensions_file: p.into(),
+        };
+        let written: std::collections::BTreeSet<String> = serde_json::to_value(&config)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let read: std::collections::BTreeSet<String> = STATIC_EXT_CC
+            .split("config[\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(String::from)
+            .collect();
+        assert_eq!(read, written);
+    }
 }

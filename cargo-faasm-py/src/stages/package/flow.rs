@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use fs_err as fs;
 
-use super::cross::{build_shims, guest_build_deps_view, write_wrapper};
+use super::cross::{Wrap, build_shims, guest_build_deps_view, write_wrapper};
 use super::manifest::Manifest;
 use super::modules;
 use crate::pipeline::{StageContext, StageId};
@@ -35,8 +35,8 @@ pub struct Build<'p> {
     /// The native python of CPython's version. Not the build tools' venv's
     /// python: sysconfig's `venv` scheme would report the host's headers.
     pub host_python: PathBuf,
-    /// The compiler wrappers' directory (`cc`, `c++`, `static_ext_cc.py`).
-    pub wrap: PathBuf,
+    /// The compiler wrapper (`cc`, `c++`, `static_ext_cc.py`).
+    pub wrap: Wrap,
     /// The guest packages the build compiles against
     /// ([`guest_build_deps_view`]), for `PYTHONPATH`.
     pub guest_build_deps: Option<PathBuf>,
@@ -87,7 +87,7 @@ pub fn build(
         out: out.to_owned(),
         tc,
         cpython,
-        tools_site: build_tools::site(&tools, &cx.guest),
+        tools_site: build_tools::site(&tools, cx.guest()?),
         tools_bin,
         host_python: host_python::python(&cx.output(&StageId::HostPython)?),
         wrap,
@@ -99,7 +99,7 @@ pub fn build(
     log.step("collect");
     remove_extension_files(cx, &site)?;
     let mut manifest = Manifest {
-        modules: modules::privatize(&build.tc, &package.name, &build.wrap, out, log)?,
+        modules: modules::privatize(&build.tc, &package.name, &build.wrap.modules, out, log)?,
         extra_archives: Vec::new(),
     };
     backend.check(cx, &build, &manifest)?;
@@ -114,7 +114,7 @@ pub fn build(
 /// Removes the files installed as extension modules (`EXT_SUFFIX`): they
 /// are the wrapper's archives, linked into python.wasm instead.
 fn remove_extension_files(cx: &StageContext, site: &Path) -> Result<()> {
-    let suffix = cx.guest.ext_suffix();
+    let suffix = cx.guest()?.ext_suffix();
     for path in files_under(site)? {
         if path.to_string_lossy().ends_with(&suffix) {
             fs::remove_file(&path)?;

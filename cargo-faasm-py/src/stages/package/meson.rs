@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::cross::{WASI_DEFINES, write_target_python};
+use super::cross::{WASI_DEFINES, Wrap, write_target_python};
 use super::flow::{Backend, Build};
 use super::manifest::Manifest;
 use crate::pipeline::StageContext;
@@ -76,7 +76,7 @@ impl Backend for Meson {
             .arg(src)
             .arg("--cross-file")
             .arg(&cross)
-            .arg(format!("--prefix={}", cx.guest.prefix()))
+            .arg(format!("--prefix={}", cx.guest()?.prefix()))
             .args(["-Dbuildtype=release", "-Db_ndebug=if-release"])
             .args(&package.meson_options)
             .run(log)?;
@@ -84,12 +84,13 @@ impl Backend for Meson {
         let ninja = with_env(Cmd::new(tools.join("ninja")))
             .arg("-C")
             .arg(&build)
-            .arg(format!("-j{}", cx.jobs))
+            .arg(format!("-j{}", cx.jobs()))
             .env("PATH", &path);
         // The wrapper names modules from meson's introspection, read once here.
         log.step("index extension modules");
         Cmd::new(tools.join("python"))
-            .arg(b.wrap.join("static_ext_cc.py"))
+            .arg(&b.wrap.script)
+            .arg(&b.wrap.config)
             .arg("index")
             .run(log)?;
         log.step("ninja");
@@ -158,7 +159,7 @@ fn check_libraries_linked(cx: &StageContext, package: &Package, manifest: &Manif
 fn write_cross_file(
     out: &Path,
     tc: &Toolchain,
-    wrap: &Path,
+    wrap: &Wrap,
     tools: &Path,
     target_python: &Path,
     pkg_config_dirs: &[PathBuf],
@@ -208,8 +209,8 @@ fn write_cross_file(
          [built-in options]\n\
          c_args = [{defines}]\n\
          cpp_args = [{defines}]\n",
-        cc = quote(&wrap.join("cc")),
-        cxx = quote(&wrap.join("c++")),
+        cc = quote(&wrap.compiler("cc")),
+        cxx = quote(&wrap.compiler("c++")),
         ar = quote(&tc.tool("llvm-ar")),
         cython = quote(&tools.join("cython")),
         python = quote(target_python),
@@ -223,8 +224,8 @@ fn write_cross_file(
 /// modules" among them are archives, left for the flow to remove.
 fn move_python_files(cx: &StageContext, destdir: &Path, site: &Path) -> Result<()> {
     let installed = destdir
-        .join(cx.guest.prefix().trim_start_matches('/'))
-        .join(cx.guest.site_packages_dir());
+        .join(cx.guest()?.prefix().trim_start_matches('/'))
+        .join(cx.guest()?.site_packages_dir());
     if !installed.is_dir() {
         bail!("meson installed nothing into {}", installed.display());
     }

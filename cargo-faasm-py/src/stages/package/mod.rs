@@ -22,11 +22,11 @@ use anyhow::Result;
 pub use manifest::{Manifest, ModuleRow};
 
 use crate::digest::Fingerprint;
-use crate::pipeline::{Stage, StageContext, StageId};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::plan::{Backend, Package, PackageSource};
 use crate::process::{Cmd, Log};
 use crate::stages::build_tools;
-use crate::stages::util::{apply_patch_files, files_under, unpack};
+use crate::stages::util::{apply_patch_files, unpack};
 
 /// One package's stage.
 pub struct PackageStage {
@@ -48,24 +48,9 @@ impl Stage for PackageStage {
     fn id(&self) -> StageId {
         self.id.clone()
     }
-    fn deps(&self) -> Vec<StageId> {
-        let mut deps = vec![
-            StageId::Toolchain,
-            StageId::CxxRuntime,
-            StageId::HostPython,
-            StageId::Cpython,
-        ];
-        deps.extend(
-            self.package
-                .guest_build_deps
-                .iter()
-                .map(|d| StageId::Package(d.clone())),
-        );
-        deps.extend(self.package.c_libraries.iter().cloned());
-        deps
-    }
-    fn recipe(&self) -> &'static [&'static str] {
-        &[
+    fn contract(&self) -> Contract {
+        let p = &self.package;
+        let contract = Contract::new(&[
             include_str!("mod.rs"),
             include_str!("../cpython.rs"),
             include_str!("../cxx_runtime.rs"),
@@ -80,51 +65,45 @@ impl Stage for PackageStage {
             include_str!("modules.rs"),
             include_str!("../../namespace.rs"),
             include_str!("pep517.rs"),
+            include_str!("../../pyproject.rs"),
             include_str!("../build_tools.rs"),
             cross::STATIC_EXT_CC,
-        ]
-    }
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
-        let p = &self.package;
-        match &p.source {
-            PackageSource::Sdist(artifact) => {
-                fp.add("sdist", &cx.pins.get(artifact)?.sha256);
-            }
-            PackageSource::Path(dir) => {
-                let mut files = files_under(dir)?;
-                files.sort();
-                for file in files {
-                    let rel = file.strip_prefix(dir).unwrap_or(&file);
-                    if !is_build_output(rel) {
-                        fp.add_file(&rel.to_string_lossy(), &file)?;
-                    }
-                }
-            }
-        }
+        ])
+        .stages([
+            StageId::Toolchain,
+            StageId::CxxRuntime,
+            StageId::HostPython,
+            StageId::Cpython,
+        ])
+        .stages(
+            p.guest_build_deps
+                .iter()
+                .map(|d| StageId::Package(d.clone())),
+        )
+        .stages(p.c_libraries.iter().cloned())
         // The native wheels whose scripts its build runs (their headers
-        // are the guest stages', fingerprinted as dependencies).
-        for dep in &p.guest_build_deps {
-            fp.add(
-                "guest-build-dep",
-                &cx.pins.get(&cross::native_artifact(dep))?.sha256,
-            );
+        // are the guest stages', read as dependencies).
+        .pins(p.guest_build_deps.iter().map(|d| cross::native_artifact(d)))
+        .pins(&p.build_tools)
+        .shims(&p.shims)
+        .guest();
+        let contract = p
+            .patches
+            .iter()
+            .fold(contract, |c, patch| c.file(patch.clone()));
+        match &p.source {
+            PackageSource::Sdist(artifact) => contract.pin(artifact),
+            PackageSource::Path(dir) => contract.tree(dir.clone()),
         }
-        for tool in &p.build_tools {
-            fp.add(tool, &cx.pins.get(tool)?.sha256);
-        }
+    }
+    fn settings(&self, fp: &mut Fingerprint) {
+        let p = &self.package;
         fp.add("version", &p.version);
         fp.add("backend", format!("{:?}", p.backend));
         fp.add("meson-options", p.meson_options.join("\n"));
         for (key, value) in &p.env {
             fp.add("env", format!("{key}={value}"));
         }
-        for patch in &p.patches {
-            fp.add_file("patch", patch)?;
-        }
-        for shim in &p.shims {
-            fp.add_file("shim", &cx.layout.shims().join(shim))?;
-        }
-        Ok(())
     }
 
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
@@ -139,15 +118,6 @@ impl Stage for PackageStage {
     }
 }
 
-/// Build outputs a project directory may hold, left out of its
-/// fingerprint and its copy.
-fn is_build_output(rel: &Path) -> bool {
-    rel.components().any(|c| {
-        let c = c.as_os_str().to_string_lossy();
-        c == "build" || c == "__pycache__" || c.ends_with(".egg-info") || c == ".git"
-    })
-}
-
 /// The package's source tree in `<out>/src`, patched.
 fn source(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) -> Result<PathBuf> {
     let src = match &package.source {
@@ -158,12 +128,17 @@ fn source(cx: &StageContext, package: &Package, out: &Path, log: &mut Log) -> Re
             fs_err::create_dir_all(&src)?;
             Cmd::new("cp")
                 .arg("-a")
-                .arg(format!("{}/.", dir.display()))
+                .arg(format!("{}/.", cx.tree(dir)?.display()))
                 .arg(&src)
                 .run(log)?;
             src
         }
     };
-    apply_patch_files(&package.patches, &src, log)?;
+    let patches = package
+        .patches
+        .iter()
+        .map(|p| Ok(cx.file(p)?.to_owned()))
+        .collect::<Result<Vec<_>>>()?;
+    apply_patch_files(&patches, &src, log)?;
     Ok(src)
 }

@@ -21,7 +21,7 @@ use crate::namespace;
 use crate::process::Log;
 use crate::stages::toolchain::Toolchain;
 
-/// Where the wrapper puts modules, below its directory.
+/// Where this stage puts the privatized modules, below its output.
 const DIR: &str = "modules";
 
 /// What the wrapper wrote for one module (`static_ext_cc.py archive`).
@@ -48,7 +48,7 @@ pub fn init_symbol(dotted: &str) -> String {
     name
 }
 
-/// The modules the wrapper in `wrap` recorded, each made an archive of one
+/// The modules the wrapper recorded in `recorded`, each made an archive of one
 /// object with one global symbol in `out/modules/`; their manifest rows,
 /// sorted by name. A library the package builds like a module but that
 /// defines no init function (a C library it loads through ctypes or cffi
@@ -56,14 +56,13 @@ pub fn init_symbol(dotted: &str) -> String {
 pub fn privatize(
     tc: &Toolchain,
     package: &str,
-    wrap: &Path,
+    recorded: &Path,
     out: &Path,
     log: &mut Log,
 ) -> Result<Vec<ModuleRow>> {
     let mut built = Vec::new();
-    let recorded = wrap.join(DIR);
     if recorded.is_dir() {
-        for entry in fs::read_dir(&recorded)? {
+        for entry in fs::read_dir(recorded)? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "json") {
                 let row: BuiltModule = serde_json::from_str(&fs::read_to_string(&path)?)

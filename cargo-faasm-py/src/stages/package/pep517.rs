@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use fs_err as fs;
 
-use super::cross::{WASI_DEFINES, library_flags, target_env};
+use super::cross::{WASI_DEFINES, library_flags, sitecustomize, target_env};
 use super::flow::{Backend, Build};
 use crate::pipeline::StageContext;
 use crate::process::{Cmd, Log};
+use crate::pyproject::parse_pyproject;
 use crate::stages::util::{path_with, unzip};
 
 /// Calls a PEP 517 backend's `build_wheel` (named `module:object`) and
@@ -24,10 +25,6 @@ module, _, attrs = sys.argv[1].partition(':')\n\
 backend = importlib.import_module(module)\n\
 for attr in filter(None, attrs.split('.')):\n    backend = getattr(backend, attr)\n\
 print(backend.build_wheel(sys.argv[2]))\n";
-
-/// The `sitecustomize` of a build's pythons: `static_ext_cc.py`, beside
-/// it, hooks setuptools.
-const SITECUSTOMIZE: &str = "import static_ext_cc\nstatic_ext_cc.setuptools_hook()\n";
 
 /// A PEP 517 backend, named `module:object`.
 pub struct Pep517<'b>(pub &'b str);
@@ -39,7 +36,7 @@ impl Backend for Pep517<'_> {
 
     fn build(&self, cx: &StageContext, b: &Build, site: &Path, log: &mut Log) -> Result<()> {
         let (backend, package, src, wrap) = (self.0, b.package, &b.src, &b.wrap);
-        let shell = |cmd: &str| format!("{} {cmd}", wrap.join("cc").display());
+        let shell = |cmd: &str| format!("{} {cmd}", wrap.compiler("cc").display());
         let (includes, lib_dirs) = library_flags(cx, package)?;
         // An in-tree backend (PEP 517's `backend-path`) is imported from the
         // source tree, ahead of the build tools.
@@ -50,8 +47,8 @@ impl Backend for Pep517<'_> {
         // this `sitecustomize`, whose hook makes setuptools' `build_ext`
         // record the dotted name of each extension it builds, by which the
         // wrapper names modules.
-        fs::write(wrap.join("sitecustomize.py"), SITECUSTOMIZE)?;
-        python_path.push(wrap.clone());
+        fs::write(wrap.dir.join("sitecustomize.py"), sitecustomize(wrap)?)?;
+        python_path.push(wrap.dir.clone());
         python_path.extend(b.guest_build_deps.clone());
         let python_path = std::env::join_paths(&python_path)
             .context("a backend-path directory cannot go on PYTHONPATH")?;
@@ -65,12 +62,12 @@ impl Backend for Pep517<'_> {
             .cwd(src)
             .env("PYTHONPATH", &python_path)
             .env("PATH", path_with(&[&b.tools_bin]))
-            .env("CC", wrap.join("cc"))
-            .env("CXX", wrap.join("c++"))
+            .env("CC", wrap.compiler("cc"))
+            .env("CXX", wrap.compiler("c++"))
             .env("LDSHARED", shell("-shared"))
             .env(
                 "LDCXXSHARED",
-                format!("{} -shared", wrap.join("c++").display()),
+                format!("{} -shared", wrap.compiler("c++").display()),
             )
             .env("AR", b.tc.tool("llvm-ar"))
             .env(
@@ -81,7 +78,7 @@ impl Backend for Pep517<'_> {
             .env("PKG_CONFIG_LIBDIR", "/nonexistent")
             .env_remove("PKG_CONFIG_PATH")
             .env("PYTHONDONTWRITEBYTECODE", "1");
-        for (key, value) in target_env(cx, &b.cpython) {
+        for (key, value) in target_env(cx, &b.cpython)? {
             cmd = cmd.env(key, value);
         }
         for (key, value) in &package.env {
@@ -99,23 +96,13 @@ impl Backend for Pep517<'_> {
 
 /// The source tree's `[build-system] backend-path` directories.
 fn backend_path(src: &Path) -> Result<Vec<PathBuf>> {
-    #[derive(serde::Deserialize)]
-    struct Pyproject {
-        #[serde(default, rename = "build-system")]
-        build_system: BuildSystem,
-    }
-    #[derive(serde::Deserialize, Default)]
-    struct BuildSystem {
-        #[serde(default, rename = "backend-path")]
-        backend_path: Vec<String>,
-    }
     let file = src.join("pyproject.toml");
     if !file.is_file() {
         return Ok(Vec::new());
     }
-    let pyproject: Pyproject = harness::text::parse_toml(&fs::read_to_string(&file)?, &file)?;
+    let pyproject = parse_pyproject(Some(&fs::read_to_string(&file)?))
+        .with_context(|| file.display().to_string())?;
     pyproject
-        .build_system
         .backend_path
         .iter()
         .map(|dir| {

@@ -1,12 +1,14 @@
 """Compiler wrapper for package builds: every Python extension module
 becomes a static archive, whatever build system asks for it.
 
-Run as `static_ext_cc.py cc|c++ ARGS` (the wrapper scripts `cc` and `c++`
-do this) next to a `static_ext_cc.json` that names the real compilers:
+Run as `static_ext_cc.py CONFIG cc|c++ ARGS` (the wrapper scripts `cc`
+and `c++` do this), where CONFIG is the JSON file the package stage wrote
+(`WrapperConfig` in cross.rs): it names the real compilers and every file
+and folder this script reads or writes, so this script names none:
 
 - linking a module (`-shared`): its objects, with the package's own
   static libraries they use, become one relocatable object in
-  `<wrap_dir>/modules/`, and a row beside it records the module's dotted
+  `modules_dir`, and a row beside it records the module's dotted
   name, the other stages' static libraries it was linked with, and the
   other link inputs (`-lNAME` not found as an archive) for the final link.
   The package stage then makes the object's init function its only global
@@ -16,8 +18,8 @@ do this) next to a `static_ext_cc.json` that names the real compilers:
 - anything else goes to the real compiler unchanged.
 
 A module's dotted name comes from the build backend's own list of the
-extensions it builds: meson's introspection, which `static_ext_cc.py index`
-reads once after `meson setup` into a small map; setuptools' `build_ext`,
+extensions it builds: meson's introspection, which `static_ext_cc.py
+CONFIG index` reads once after `meson setup` into `index_file`; setuptools' `build_ext`,
 which the package stage's hook (`setuptools_hook`, in every python of the
 build, a backend's own `setup.py build` process included) records as it
 builds each extension; else the path below a setuptools-style `build/lib.*`
@@ -29,14 +31,9 @@ import shlex
 import sys
 import threading
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CONFIG_FILE = "static_ext_cc.json"
-INDEX_FILE = "static_ext_modules.json"
-EXTENSIONS_FILE = "static_ext_extensions.json"
 
-
-def load_config(directory=HERE):
-    with open(os.path.join(directory, CONFIG_FILE)) as f:
+def load_config(path):
+    with open(path) as f:
         return json.load(f)
 
 
@@ -106,8 +103,8 @@ def load_index(config):
     """Built module file -> dotted name: meson's (empty before `index`
     ran: meson's own compiler checks during `meson setup` come through
     here too) and setuptools' (what the hook recorded so far)."""
-    index = load_json(os.path.join(config["wrap_dir"], EXTENSIONS_FILE))
-    index.update(load_json(os.path.join(config["wrap_dir"], INDEX_FILE)))
+    index = load_json(config["extensions_file"])
+    index.update(load_json(config["index_file"]))
     return index
 
 
@@ -179,7 +176,7 @@ def is_private(config, path):
 
 def archive(config, index, args):
     """Links a module's objects, with the package's own static libraries
-    they use, into one relocatable object in `<wrap_dir>/modules/`, beside
+    they use, into one relocatable object in `modules_dir`, beside
     the row that describes it; returns the row. The file the build asked
     for gets a copy, so the build carries on as if it had a module there."""
     import subprocess  # here, not at the top: compiles start faster without it
@@ -190,7 +187,7 @@ def archive(config, index, args):
     dotted = module_of(index, out, config["ext_suffix"])
     private = [a for a in archives if is_private(config, a)]
     shared = [a for a in archives if not is_private(config, a)]
-    modules = os.path.join(config["wrap_dir"], "modules")
+    modules = config["modules_dir"]
     os.makedirs(modules, exist_ok=True)
     obj = os.path.join(modules, dotted + ".o")
     subprocess.run([config["ld"], "-r", "-o", obj, "--whole-archive"] + objects
@@ -265,26 +262,29 @@ class _AfterImport:
         return spec
 
 
-def setuptools_hook(wrap_dir=HERE):
+def setuptools_hook(config_path):
     """In every python of a build (the `sitecustomize` the package stage
-    writes beside this file calls it), before any backend is imported:
-    whenever setuptools' (or distutils') `build_ext` is imported, it records
-    what it builds into the wrapper's EXTENSIONS_FILE, where `load_index`
+    writes beside this file calls it with CONFIG), before any backend is
+    imported: whenever setuptools' (or distutils') `build_ext` is imported,
+    it records what it builds into `extensions_file`, where `load_index`
     reads it."""
-    sys.meta_path.insert(0, _AfterImport(os.path.join(wrap_dir, EXTENSIONS_FILE)))
+    config = load_config(config_path)
+    sys.meta_path.insert(0, _AfterImport(config["extensions_file"]))
 
 
 def main(argv):
-    config = load_config()
-    mode = argv[0] if argv else ""
+    if len(argv) < 2:
+        sys.exit("usage: static_ext_cc.py CONFIG cc|c++|index [ARGS...]")
+    config = load_config(argv[0])
+    mode = argv[1]
     if mode == "index":
         index = index_meson(config["build_dir"], config["ext_suffix"])
-        with open(os.path.join(config["wrap_dir"], INDEX_FILE), "w") as f:
+        with open(config["index_file"], "w") as f:
             json.dump(index, f, indent=1)
         return
     if mode not in ("cc", "c++"):
         sys.exit(f"static_ext_cc: unknown mode {mode!r} (cc, c++ or index)")
-    args = expand_response_files(argv[1:])
+    args = expand_response_files(argv[2:])
     if "-shared" in args:
         archive(config, load_index(config), args)
     else:

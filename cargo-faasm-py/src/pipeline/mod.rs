@@ -8,26 +8,31 @@
 //! ever trusts a half-built tree. Different inputs give different
 //! directories, so switching between two pin sets rebuilds nothing twice.
 //!
-//! A stage's fingerprint covers its recipe (its own source text), the inputs
-//! it names, and the fingerprints of the stages it declares. It can read the
-//! outputs of those stages only: asking for any other is an error, so no
-//! stage can depend on something its fingerprint does not cover.
+//! A stage declares what it reads and writes in a [`Contract`] (its recipe
+//! text, the stages, pins and files of ours it reads, what it publishes).
+//! Its fingerprint is derived from exactly that (the declared stages by
+//! their own fingerprints), plus the values it holds ([`Stage::settings`]),
+//! and its [`StageContext`] serves exactly that: asking for anything else
+//! is an error, so no stage can depend on something its fingerprint does
+//! not cover.
+
+mod context;
+mod contract;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use fs_err as fs;
-use harness::GuestLayout;
 use harness::text::{human_duration, last_lines};
 
+use self::context::Built;
+pub use self::context::{Context, StageContext};
+pub use self::contract::{Contract, is_build_output};
 use crate::digest::Fingerprint;
-use crate::fetch::Fetcher;
 use crate::layout::Layout;
-use crate::pins::Pins;
-use crate::plan::BuildPlan;
 use crate::process::Log;
 use crate::ui::Ui;
 
@@ -41,142 +46,14 @@ const COMPLETE: &str = ".complete";
 pub trait Stage {
     /// Its name.
     fn id(&self) -> StageId;
-    /// Stages whose outputs this one reads; it can read no others.
-    fn deps(&self) -> Vec<StageId>;
-    /// The recipe's source text (`include_str!` of the stage's own files):
-    /// part of the fingerprint, so changing the recipe rebuilds the stage.
-    fn recipe(&self) -> &'static [&'static str];
-    /// Adds every input besides the recipe and the dependencies'
-    /// fingerprints: pins, flags, patch files.
-    fn inputs(&self, cx: &StageContext, fp: &mut Fingerprint) -> Result<()>;
+    /// What it reads and writes: the engine derives its fingerprint from
+    /// this, serves it only this, and publishes what it says.
+    fn contract(&self) -> Contract;
+    /// The values it holds that shape its output (flags, options), added to
+    /// its fingerprint.
+    fn settings(&self, _fp: &mut Fingerprint) {}
     /// Builds into `out`, an empty directory.
     fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()>;
-    /// Makes the output visible where users look for it (cheap, idempotent).
-    fn publish(&self, _cx: &StageContext, _out: &Path) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// What every stage may use, plus the outputs of the stages built so far.
-pub struct Context<'a> {
-    /// Host paths.
-    pub layout: &'a Layout,
-    /// Pinned inputs (the lock's files among them).
-    pub pins: &'a Pins,
-    /// The packages to build and install.
-    pub plan: &'a BuildPlan,
-    /// Where things live in the guest (from the CPython pin).
-    pub guest: GuestLayout,
-    /// Verified downloads.
-    pub fetcher: Fetcher<'a>,
-    /// Parallel jobs for make and ninja.
-    pub jobs: usize,
-    built: Mutex<BTreeMap<StageId, Built>>,
-}
-
-#[derive(Debug, Clone)]
-struct Built {
-    dir: PathBuf,
-    fingerprint: String,
-}
-
-impl<'a> Context<'a> {
-    /// A context for building `plan` with `pins` into `layout`'s cache.
-    pub fn new(
-        layout: &'a Layout,
-        pins: &'a Pins,
-        plan: &'a BuildPlan,
-        offline: bool,
-        jobs: usize,
-    ) -> Result<Self> {
-        Ok(Self {
-            layout,
-            pins,
-            plan,
-            guest: pins.guest_layout()?,
-            fetcher: Fetcher::new(layout, pins, offline),
-            jobs,
-            built: Mutex::default(),
-        })
-    }
-
-    fn built(&self, stage: &StageId) -> Option<Built> {
-        self.built
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(stage)
-            .cloned()
-    }
-
-    fn record(&self, stage: StageId, built: Built) {
-        self.built
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(stage, built);
-    }
-
-    /// The output directory of a stage built (or found complete) by
-    /// [`run`], for commands that read a finished build.
-    pub fn output_of(&self, stage: &StageId) -> Result<PathBuf> {
-        self.built(stage)
-            .map(|b| b.dir)
-            .with_context(|| format!("stage `{stage}` has not been built"))
-    }
-
-    /// Stage outputs in the cache that no stage built so far uses: older
-    /// fingerprints and interrupted builds. Meaningful after a full `run`.
-    pub fn stale_outputs(&self) -> Result<Vec<PathBuf>> {
-        let builds = self.layout.builds();
-        let current: BTreeSet<PathBuf> = self
-            .built
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(|b| b.dir.clone())
-            .collect();
-        let mut stale = Vec::new();
-        if builds.is_dir() {
-            for entry in fs::read_dir(&builds)? {
-                let path = entry?.path();
-                if path.is_dir() && !current.contains(&path) {
-                    stale.push(path);
-                }
-            }
-        }
-        stale.sort();
-        Ok(stale)
-    }
-}
-
-/// A stage's view of the [`Context`]: everything in it, but only the
-/// outputs of the stages it declared.
-pub struct StageContext<'c, 'a> {
-    cx: &'c Context<'a>,
-    stage: StageId,
-    deps: Vec<StageId>,
-}
-
-impl<'a> std::ops::Deref for StageContext<'_, 'a> {
-    type Target = Context<'a>;
-    fn deref(&self) -> &Context<'a> {
-        self.cx
-    }
-}
-
-impl StageContext<'_, '_> {
-    /// The output directory of `dep`, which this stage must have declared.
-    pub fn output(&self, dep: &StageId) -> Result<PathBuf> {
-        if !self.deps.contains(dep) {
-            bail!(
-                "stage `{}` reads the output of `{dep}`, which it does not declare as a dependency",
-                self.stage
-            );
-        }
-        self.cx
-            .built(dep)
-            .map(|b| b.dir)
-            .with_context(|| format!("stage `{}` needs `{dep}`, which is not built", self.stage))
-    }
 }
 
 /// The stages needed for `target` (all when `None`), in pipeline order.
@@ -186,8 +63,11 @@ pub fn plan<'s>(stages: &'s [Box<dyn Stage>], target: Option<&str>) -> Result<Ve
     };
     let by_id: BTreeMap<StageId, &dyn Stage> = stages.iter().map(|s| (s.id(), &**s)).collect();
     let Some(target) = by_id.keys().find(|id| id.name() == target).cloned() else {
-        let names: Vec<String> = stages.iter().map(|s| s.id().to_string()).collect();
-        bail!("unknown stage `{target}`; stages are: {}", names.join(", "));
+        return Err(crate::mistake::Mistake::UnknownStage {
+            name: target.to_owned(),
+            stages: stages.iter().map(|s| s.id().to_string()).collect(),
+        }
+        .into());
     };
     let mut needed = BTreeSet::new();
     let mut todo = vec![target];
@@ -195,7 +75,7 @@ pub fn plan<'s>(stages: &'s [Box<dyn Stage>], target: Option<&str>) -> Result<Ve
         if let Some(stage) = by_id.get(&id)
             && needed.insert(id)
         {
-            todo.extend(stage.deps());
+            todo.extend(stage.contract().deps().iter().cloned());
         }
     }
     Ok(stages
@@ -229,26 +109,19 @@ pub fn run(cx: &Context, plan: &[&dyn Stage], ui: &Ui) -> Result<()> {
     let total = plan.len();
     for (index, stage) in plan.iter().enumerate() {
         let id = stage.id();
-        let deps = stage.deps();
-        let scoped = StageContext {
-            cx,
-            stage: id.clone(),
-            deps: deps.clone(),
-        };
+        let contract = stage.contract();
         let mut fp = Fingerprint::default();
         fp.add("stage", id.name());
-        for text in stage.recipe() {
-            fp.add("recipe", text);
-        }
-        for dep in &deps {
+        for dep in contract.deps() {
             let built = cx
                 .built(dep)
                 .with_context(|| format!("stage `{id}` needs `{dep}`, which comes later"))?;
             fp.add(dep.name(), built.fingerprint);
         }
-        stage
-            .inputs(&scoped, &mut fp)
+        let grant = contract
+            .grant(cx.layout, cx.pins, &cx.guest, &mut fp)
             .with_context(|| format!("cannot compute the inputs of stage `{id}`"))?;
+        stage.settings(&mut fp);
         let fingerprint = fp.hex();
         let dir = cx
             .layout
@@ -258,7 +131,8 @@ pub fn run(cx: &Context, plan: &[&dyn Stage], ui: &Ui) -> Result<()> {
         if dir.join(COMPLETE).is_file() {
             ui.fresh(&counter, id.name());
         } else {
-            build_one(&scoped, *stage, &dir, &fingerprint, &counter, ui)?;
+            let scoped = StageContext::new(cx, id.clone(), grant);
+            build_one(&scoped, *stage, &dir, &fingerprint, &counter, cx.layout, ui)?;
         }
         cx.record(
             id.clone(),
@@ -267,11 +141,40 @@ pub fn run(cx: &Context, plan: &[&dyn Stage], ui: &Ui) -> Result<()> {
                 fingerprint,
             },
         );
-        stage
-            .publish(&scoped, &dir)
-            .with_context(|| format!("cannot publish the output of stage `{id}`"))?;
+        for (from, to) in contract.published() {
+            let target = match from.is_empty() {
+                true => dir.clone(),
+                false => dir.join(from),
+            };
+            publish_link(&target, &to(cx.layout))
+                .with_context(|| format!("cannot publish the output of stage `{id}`"))?;
+        }
     }
     Ok(())
+}
+
+/// Points `link` at `target`, replacing whatever link was there atomically.
+fn publish_link(target: &Path, link: &Path) -> Result<()> {
+    if std::fs::read_link(link).is_ok_and(|current| current == target) {
+        return Ok(());
+    }
+    let parent = link
+        .parent()
+        .with_context(|| format!("{} has no parent directory", link.display()))?;
+    fs::create_dir_all(parent)?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        link.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    fs::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, link).with_context(|| {
+        format!(
+            "cannot replace {} (a directory in the way? remove it)",
+            link.display()
+        )
+    })
 }
 
 fn build_one(
@@ -280,6 +183,7 @@ fn build_one(
     dir: &Path,
     fingerprint: &str,
     counter: &str,
+    layout: &Layout,
     ui: &Ui,
 ) -> Result<()> {
     let id = stage.id();
@@ -289,7 +193,7 @@ fn build_one(
         fs::remove_dir_all(dir)?;
     }
     fs::create_dir_all(dir)?;
-    let mut log = Log::create(&cx.layout.logs().join(format!("{name}.log")))?;
+    let mut log = Log::create(&layout.logs().join(format!("{name}.log")))?;
     let log_path = log.path().to_owned();
     log.note(&format!(
         "stage {name}, fingerprint {fingerprint}, output {}",
@@ -376,7 +280,10 @@ impl Drop for ProgressTicker {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::pins::Pins;
     use crate::ui::Verbosity;
 
     /// A stage that counts its builds and whose input is settable.
@@ -388,6 +295,10 @@ mod tests {
         fail: bool,
         /// A stage it reads without declaring it.
         sneaks: Option<StageId>,
+        /// Pins it declares.
+        pins: Vec<&'static str>,
+        /// A pin it reads without declaring it.
+        sneaks_pin: Option<&'static str>,
     }
 
     impl Counting {
@@ -399,6 +310,8 @@ mod tests {
                 builds: AtomicUsize::new(0),
                 fail: false,
                 sneaks: None,
+                pins: Vec::new(),
+                sneaks_pin: None,
             }
         }
     }
@@ -407,21 +320,26 @@ mod tests {
         fn id(&self) -> StageId {
             self.id.clone()
         }
-        fn deps(&self) -> Vec<StageId> {
-            self.deps.clone()
+        fn contract(&self) -> Contract {
+            Contract::new(&["counting"])
+                .stages(self.deps.clone())
+                .pins(&self.pins)
+                .publishes("artifact", |layout| layout.out().join("published"))
         }
-        fn recipe(&self) -> &'static [&'static str] {
-            &["counting"]
-        }
-        fn inputs(&self, _cx: &StageContext, fp: &mut Fingerprint) -> Result<()> {
+        fn settings(&self, fp: &mut Fingerprint) {
             fp.add("input", self.input.lock().unwrap().as_str());
-            Ok(())
         }
         fn build(&self, cx: &StageContext, out: &Path, log: &mut Log) -> Result<()> {
             self.builds.fetch_add(1, Ordering::SeqCst);
             log.note("building");
             if let Some(other) = &self.sneaks {
                 cx.output(other)?;
+            }
+            if let Some(pin) = self.sneaks_pin {
+                cx.pin(pin)?;
+            }
+            for pin in &self.pins {
+                cx.pin(pin)?;
             }
             fs::write(out.join("artifact"), "x")?;
             if self.fail {
@@ -452,8 +370,7 @@ mod tests {
     }
 
     fn build_all(layout: &Layout, pins: &Pins, stages: &[&dyn Stage]) -> Result<()> {
-        let plan = BuildPlan::default();
-        let cx = Context::new(layout, pins, &plan, true, 1)?;
+        let cx = Context::new(layout, pins, true, 1)?;
         run(&cx, stages, &quiet())
     }
 
@@ -483,8 +400,7 @@ mod tests {
             .collect();
         old.sort();
         *a.input.lock().unwrap() = "v2".into();
-        let plan = BuildPlan::default();
-        let cx = Context::new(&layout, &pins, &plan, true, 1).unwrap();
+        let cx = Context::new(&layout, &pins, true, 1).unwrap();
         run(&cx, &stages, &quiet()).unwrap();
         assert_eq!(
             cx.stale_outputs().unwrap(),
@@ -548,20 +464,76 @@ mod tests {
     }
 
     #[test]
+    fn reading_an_undeclared_pin_is_an_error_naming_both() {
+        let (_dir, layout, pins) = setup();
+        let mut a = Counting::new("a", &[]);
+        a.pins = vec!["zlib"];
+        a.sneaks_pin = Some("cpython");
+        let err = format!("{:#}", build_all(&layout, &pins, &[&a]).unwrap_err());
+        assert!(
+            err.contains("stage `a` reads pin `cpython`, which its contract does not declare"),
+            "{err}"
+        );
+        a.sneaks_pin = None;
+        build_all(&layout, &pins, &[&a]).expect("declared pins are served");
+    }
+
+    #[test]
+    fn a_declared_pin_is_in_the_fingerprint() {
+        let (_dir, layout, pins) = setup();
+        let mut a = Counting::new("a", &[]);
+        a.pins = vec!["zlib"];
+        build_all(&layout, &pins, &[&a]).unwrap();
+        let changed = Pins::parse(&crate::pins::SAMPLE.replace(
+            "60dd315c07f616887caa029408308a018ace66e3d142726a97db164b3b8f69fb",
+            &"0".repeat(64),
+        ))
+        .unwrap();
+        build_all(&layout, &changed, &[&a]).unwrap();
+        assert_eq!(a.builds.load(Ordering::SeqCst), 2, "a new zlib rebuilds");
+        // A pin it does not declare changes nothing.
+        let other = Pins::parse(&crate::pins::SAMPLE.replace(
+            "97079827064a7492cce5541ceb438ae8003ce1e54e399676da2d62fb7a5dc08b",
+            &"1".repeat(64),
+        ))
+        .unwrap();
+        build_all(&layout, &other, &[&a]).unwrap();
+        assert_eq!(a.builds.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_missing_pin_names_the_stage_and_the_pin() {
+        let (_dir, layout, pins) = setup();
+        let mut a = Counting::new("a", &[]);
+        a.pins = vec!["libfoo"];
+        let err = format!("{:#}", build_all(&layout, &pins, &[&a]).unwrap_err());
+        assert!(err.contains("inputs of stage `a`"), "{err}");
+        assert!(err.contains("`libfoo` is not pinned"), "{err}");
+    }
+
+    #[test]
+    fn what_the_contract_publishes_points_at_the_output() {
+        let (_dir, layout, pins) = setup();
+        let a = Counting::new("a", &[]);
+        build_all(&layout, &pins, &[&a]).unwrap();
+        let link = layout.out().join("published");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "x");
+        assert!(
+            std::fs::read_link(&link)
+                .unwrap()
+                .starts_with(layout.builds())
+        );
+    }
+
+    #[test]
     fn a_recipe_change_rebuilds() {
         struct Recipe(&'static [&'static str], AtomicUsize);
         impl Stage for Recipe {
             fn id(&self) -> StageId {
                 StageId::Package("r".into())
             }
-            fn deps(&self) -> Vec<StageId> {
-                vec![]
-            }
-            fn recipe(&self) -> &'static [&'static str] {
-                self.0
-            }
-            fn inputs(&self, _cx: &StageContext, _fp: &mut Fingerprint) -> Result<()> {
-                Ok(())
+            fn contract(&self) -> Contract {
+                Contract::new(self.0)
             }
             fn build(&self, _cx: &StageContext, _out: &Path, _log: &mut Log) -> Result<()> {
                 self.1.fetch_add(1, Ordering::SeqCst);
@@ -576,6 +548,18 @@ mod tests {
         build_all(&layout, &pins, &[&old]).unwrap();
         assert_eq!(old.1.load(Ordering::SeqCst), 1);
         assert_eq!(new.1.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn publish_link_replaces_an_old_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let link = dir.path().join("sub/current");
+        publish_link(&a, &link).unwrap();
+        publish_link(&b, &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), b);
     }
 
     #[test]
