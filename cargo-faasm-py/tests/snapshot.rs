@@ -210,6 +210,40 @@ fn run_options_apply_on_the_snapshot() {
 }
 
 #[test]
+fn run_environment_variables_apply_on_the_snapshot() {
+    // The PYTHON* variables a snapshot serves, read from this run's
+    // environment as a fresh interpreter reads them at start-up.
+    let python = snapshot_only();
+    let lib = tempfile::tempdir().unwrap();
+    std::fs::write(lib.path().join("from_lib.py"), "X = 11\n").unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let code = "import sys, warnings, from_lib\n\
+                print(from_lib.X, sys.path[:2], sys.flags.dont_write_bytecode, \
+                sys.flags.no_user_site, sys.warnoptions, sys.stdout.write_through)\n\
+                warnings.warn('w', UserWarning)";
+    let mut run = PythonRun::new(["-c", code], scratch.path());
+    run.extra_preopens = vec![Preopen::read_only(lib.path(), "/lib")];
+    run.extra_env = vec![
+        ("PYTHONPATH".into(), "/lib".into()),
+        ("PYTHONWARNINGS".into(), "error::UserWarning".into()),
+        ("PYTHONUNBUFFERED".into(), "1".into()),
+        ("PYTHONNOUSERSITE".into(), "1".into()),
+    ];
+    let out = python.run(run).unwrap();
+    assert_eq!(
+        out.status,
+        Status::Exited(1),
+        "{}",
+        common::text(&out.stderr)
+    );
+    assert_eq!(
+        common::text(&out.stdout),
+        "11 ['', '/lib'] 1 1 ['error::UserWarning'] True\n"
+    );
+    assert!(common::text(&out.stderr).contains("UserWarning: w"));
+}
+
+#[test]
 fn a_run_of_the_snapshot_ends_as_python_does() {
     // The snapshot skips tearing the interpreter down; what a program can
     // see of its end is the plain module's: atexit callbacks, buffered

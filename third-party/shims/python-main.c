@@ -49,9 +49,70 @@ extern void __wasilibc_reset_preopens(void);
 extern char **environ;
 
 /* CPython-internal, linked statically: the running interpreter's
-   configuration, and replacing it (what test_embed's set_config uses). */
+   configuration (the interpreter's own PyConfig, not a copy). */
 extern const PyConfig *_Py_GetConfig(void);
+
+#if PY_VERSION_HEX >= 0x030E0000
+/* CPython 3.14 removed _PyInterpreterState_SetConfig (gh-129033). PEP 741's
+   PyConfig_Set, named as its replacement, sets one option's sys attribute or
+   flag, not the interpreter's configuration, and refuses the options fixed
+   at start-up, among them run_command, run_module and run_filename, which
+   Py_RunMain reads from that configuration, and orig_argv.
+   set_config does what 3.13's did, with the internal
+   functions it called, which 3.14 still has (Python/initconfig.c,
+   pathconfig.c, sysmodule.c): the run's configuration read as the
+   interpreter would read it, copied over the interpreter's own, written to
+   the runtime's globals and preconfiguration, the path configuration, the
+   sys module (argv, orig_argv, warnoptions, _xoptions, flags, executable
+   ...) and the int/str digit limit. Declared here as CPython's internal
+   headers declare them (they are no public API); the link checks the
+   names. */
+struct pyruntimestate;
+extern struct pyruntimestate _PyRuntime;
+extern PyStatus _PyConfig_Copy(PyConfig *config, const PyConfig *config2);
+extern PyStatus _PyConfig_Read(PyConfig *config, int compute_path_config);
+extern PyStatus _PyConfig_Write(const PyConfig *config, struct pyruntimestate *runtime);
+extern PyStatus _PyPathConfig_UpdateGlobal(const PyConfig *config);
+extern int _PySys_UpdateConfig(PyThreadState *tstate);
+extern int _PySys_SetIntMaxStrDigits(int maxdigits);
+extern void _PyErr_SetFromPyStatus(PyStatus status);
+
+/* 0, or -1 with an exception set. */
+static int set_config(const PyConfig *run) {
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    PyStatus status = _PyConfig_Copy(&config, run);
+    if (!PyStatus_Exception(status)) {
+        status = _PyConfig_Read(&config, 1);
+    }
+    /* _Py_GetConfig is the interpreter's own configuration. */
+    PyConfig *interp = (PyConfig *)_Py_GetConfig();
+    if (!PyStatus_Exception(status)) {
+        status = _PyConfig_Copy(interp, &config);
+    }
+    PyConfig_Clear(&config);
+    if (!PyStatus_Exception(status)) {
+        status = _PyConfig_Write(interp, &_PyRuntime);
+    }
+    if (!PyStatus_Exception(status)) {
+        status = _PyPathConfig_UpdateGlobal(interp);
+    }
+    if (PyStatus_Exception(status)) {
+        _PyErr_SetFromPyStatus(status);
+        return -1;
+    }
+    if (_PySys_UpdateConfig(PyThreadState_Get()) < 0) {
+        return -1;
+    }
+    /* The interpreter's limit (and sys.flags' and the configuration's). */
+    return _PySys_SetIntMaxStrDigits(interp->int_max_str_digits);
+}
+#else
+/* Replaces the running interpreter's configuration (what test_embed's
+   set_config uses); 0, or -1 with an exception set. */
 extern int _PyInterpreterState_SetConfig(const PyConfig *config);
+#define set_config _PyInterpreterState_SetConfig
+#endif
 
 /* Set by wizer-initialize; true in every run of a snapshot. */
 static int snapshot_ready;
@@ -326,6 +387,12 @@ static const char *differing(const PyConfig *snap, const PyConfig *run) {
         {"-X int_max_str_digits", snap->int_max_str_digits, run->int_max_str_digits},
         {"-X frozen_modules", snap->use_frozen_modules, run->use_frozen_modules},
         {"-P (safe path)", snap->safe_path, run->safe_path},
+#if PY_VERSION_HEX >= 0x030E0000
+        {"-X context_aware_warnings", snap->context_aware_warnings,
+         run->context_aware_warnings},
+        {"-X thread_inherit_context", snap->thread_inherit_context,
+         run->thread_inherit_context},
+#endif
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (fields[i].snapshot != fields[i].run) {
@@ -378,7 +445,7 @@ static int resume(int argc, char **argv) {
         PyConfig_Clear(&config);
         return 2;
     }
-    if (_PyInterpreterState_SetConfig(&config) < 0) {
+    if (set_config(&config) < 0) {
         PyConfig_Clear(&config);
         die("cannot apply this run's configuration");
     }
