@@ -80,6 +80,7 @@ impl Stage for Link {
             include_str!("util.rs"),
             include_str!("../inittab.rs"),
             include_str!("../module_report.rs"),
+            include_str!("../symbols.rs"),
         ])
         .stages([StageId::Toolchain, StageId::CxxRuntime, StageId::Cpython])
         .stages(self.packages.iter().cloned())
