@@ -154,6 +154,8 @@ impl Stage for Cpython {
             include_str!("host_python.rs"),
             include_str!("toolchain.rs"),
             include_str!("util.rs"),
+            include_str!("../module_report.rs"),
+            include_str!("../symbols.rs"),
         ])
         .stages([StageId::Toolchain, StageId::HostPython])
         .stages(LIBRARIES.iter().map(|(_, stage, _)| stage.clone()))
