@@ -7,6 +7,7 @@
 //! [`pipeline`] engine into paths from [`layout`]; [`commands`] are what the
 //! CLI ([`cli`]) asks for.
 
+pub mod adapters;
 pub mod assets;
 pub mod cargo_project;
 pub mod cli;

@@ -219,6 +219,125 @@ fn rewrite_symbols(body: &[u8], init_from: &str, init_to: &str) -> Result<(Vec<u
     Ok((out, found, localized))
 }
 
+/// Rewrites the relocatable wasm object `object` so that each undefined
+/// function whose function index is in `renames` is called by its new
+/// name there (an explicit symbol name; the import stays as it was, and
+/// the definition of the new name binds at the link). Returns how many
+/// symbols were renamed.
+pub fn rename_undefined_functions(
+    object: &[u8],
+    renames: &std::collections::BTreeMap<u32, String>,
+) -> Result<(Vec<u8>, usize)> {
+    if !object.starts_with(b"\0asm\x01\0\0\0") {
+        bail!("not a wasm object file");
+    }
+    let mut out = object[..8].to_vec();
+    let mut r = Reader::new(&object[8..]);
+    let mut renamed = 0;
+    while !r.is_empty() {
+        let id = r.byte()?;
+        let size = r.u32()? as usize;
+        let payload = r.bytes(size)?;
+        if id == 0 {
+            let mut p = Reader::new(payload);
+            if p.name()? == LINKING {
+                let mut linking = Vec::new();
+                let mut l = Reader::new(p.rest());
+                write_u32(&mut linking, l.u32()?);
+                while !l.is_empty() {
+                    let kind = l.byte()?;
+                    let size = l.u32()? as usize;
+                    let body = l.bytes(size)?;
+                    let body = match kind {
+                        SYMBOL_TABLE => {
+                            let (table, n) = rename_in_table(body, renames)?;
+                            renamed += n;
+                            table
+                        }
+                        _ => body.to_vec(),
+                    };
+                    linking.push(kind);
+                    write_u32(&mut linking, body.len() as u32);
+                    linking.extend_from_slice(&body);
+                }
+                let mut section = Vec::new();
+                write_name(&mut section, LINKING);
+                section.extend_from_slice(&linking);
+                out.push(0);
+                write_u32(&mut out, section.len() as u32);
+                out.extend_from_slice(&section);
+                continue;
+            }
+        }
+        out.push(id);
+        write_u32(&mut out, size as u32);
+        out.extend_from_slice(payload);
+    }
+    Ok((out, renamed))
+}
+
+fn rename_in_table(
+    body: &[u8],
+    renames: &std::collections::BTreeMap<u32, String>,
+) -> Result<(Vec<u8>, usize)> {
+    let mut r = Reader::new(body);
+    let count = r.u32()?;
+    let mut out = Vec::new();
+    write_u32(&mut out, count);
+    let mut renamed = 0;
+    for _ in 0..count {
+        let kind = r.byte()?;
+        let mut flags = r.u32()?;
+        let defined = flags & UNDEFINED == 0;
+        let mut fields = Vec::new();
+        let mut name = None;
+        let mut index = None;
+        match kind {
+            KIND_FUNCTION | KIND_GLOBAL | KIND_TAG | KIND_TABLE => {
+                let i = r.u32()?;
+                index = Some(i);
+                write_u32(&mut fields, i);
+                if defined || flags & EXPLICIT_NAME != 0 {
+                    name = Some(r.name()?.to_owned());
+                }
+            }
+            KIND_DATA => {
+                name = Some(r.name()?.to_owned());
+                if defined {
+                    for _ in 0..3 {
+                        write_u64(&mut fields, r.u64()?);
+                    }
+                }
+            }
+            KIND_SECTION => write_u32(&mut fields, r.u32()?),
+            other => bail!("unknown symbol kind {other}"),
+        }
+        if kind == KIND_FUNCTION
+            && !defined
+            && let Some(new) = index.and_then(|i| renames.get(&i))
+        {
+            flags |= EXPLICIT_NAME;
+            name = Some(new.clone());
+            renamed += 1;
+        }
+        out.push(kind);
+        write_u32(&mut out, flags);
+        if matches!(kind, KIND_DATA) {
+            write_name(&mut out, name.as_deref().unwrap_or_default());
+            out.extend_from_slice(&fields);
+        } else {
+            out.extend_from_slice(&fields);
+            if let Some(name) = &name {
+                write_name(&mut out, name);
+            }
+        }
+    }
+    if !r.is_empty() {
+        bail!("trailing bytes after the symbol table");
+    }
+    Ok((out, renamed))
+}
+
 /// A cursor over a byte slice with wasm's LEB128 and name encodings.
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -386,6 +505,25 @@ mod tests {
         );
         // The type section before the linking section is untouched.
         assert_eq!(&done.object[8..11], &[1, 1, 0]);
+    }
+
+    #[test]
+    fn an_undefined_function_is_renamed_by_its_index() {
+        let renames = std::collections::BTreeMap::from([(0, "adapter".to_owned())]);
+        let (object, renamed) = rename_undefined_functions(&object(), &renames).unwrap();
+        assert_eq!(renamed, 1);
+        assert_eq!(
+            symbols(&object),
+            [
+                ("PyInit_x".to_owned(), 0),
+                ("helper".to_owned(), 4),
+                ("adapter".to_owned(), UNDEFINED | EXPLICIT_NAME),
+                ("table".to_owned(), 1),
+                ("__cpp_exception".to_owned(), 0),
+            ]
+        );
+        let none = std::collections::BTreeMap::new();
+        assert_eq!(rename_undefined_functions(&object, &none).unwrap().1, 0);
     }
 
     #[test]

@@ -90,15 +90,15 @@ fn show_config_describes_the_wasm_build() {
 }
 
 #[test]
-fn blas_is_the_pinned_openblas_and_lapack_is_lapack_lite() {
-    // numpy's build found OpenBLAS through its pkg-config file; there is no
-    // LAPACK library (numpy.linalg uses its bundled lapack_lite).
-    let code = "import numpy; d = numpy.show_config(mode='dicts')['Build Dependencies']; b = d['blas']; print(b['name'], b['found'], b['version'], b['detection method'], 'WASM128_GENERIC' in b['openblas configuration'], d['lapack']['name'], 'found' in d['lapack'])";
+fn blas_and_lapack_are_the_pinned_openblas() {
+    // numpy's build found OpenBLAS, BLAS and LAPACK, through its pkg-config
+    // file; numpy.linalg no longer uses its bundled lapack_lite.
+    let code = "import numpy; d = numpy.show_config(mode='dicts')['Build Dependencies']; b, l = d['blas'], d['lapack']; print(b['name'], b['found'], b['version'], b['detection method'], 'WASM128_GENERIC' in b['openblas configuration'], l['name'], l['found'], l['version'])";
     let out = assert_ok(&guest(&["-c", code]));
     let pinned = common::pins().get("openblas").unwrap().version.clone();
     assert_eq!(
         out,
-        format!("openblas True {pinned} pkgconfig True none False\n")
+        format!("openblas True {pinned} pkgconfig True openblas True {pinned}\n")
     );
 }
 

@@ -93,8 +93,10 @@ for dtype in ("float64", "float32", "complex128", "complex64"):
 r1, r2 = blas_rng.random((50, 40)), blas_rng.random((40, 30))
 put("approx:blas float64 random matmul", r1 @ r2)
 put("approx:blas float64 random dot", np.dot(r1[0], r2[:, 0]))
-# LAPACK's blocked paths (above its block size of 64), whose GEMM and TRSM
-# lapack_lite hands to OpenBLAS (numpy patch 0009): well-conditioned inputs.
+# OpenBLAS's LAPACK (C_LAPACK): blocked paths above the block size of 64,
+# the drivers behind eigh/svd/eig/qr, single precision and complex;
+# well-conditioned inputs, compared as values (signs of singular and
+# eigenvectors are not unique, so only invariant quantities).
 spd = blas_rng.random((150, 150))
 spd = spd @ spd.T + 150 * np.eye(150)
 sq = blas_rng.random((200, 200)) + 200 * np.eye(200)
@@ -103,6 +105,18 @@ put("approx:lapack inv 200", np.linalg.inv(sq)[::17, ::13])
 put("approx:lapack cholesky 150", np.linalg.cholesky(spd)[::11, ::7])
 put("approx:lapack det 200", np.linalg.det(sq / 200))
 put("approx:lapack lstsq 200x120", np.linalg.lstsq(sq[:, :120], np.ones(200), rcond=None)[0][::9])
+put("approx:lapack eigvalsh 150", np.linalg.eigvalsh(spd)[::7])
+put("approx:lapack svd values 200x120", np.linalg.svd(sq[:, :120], compute_uv=False)[::9])
+pairs = lambda z: np.stack([np.real(z), np.imag(z)], -1)
+put("approx:lapack eigvals 120", pairs(np.sort_complex(np.linalg.eigvals(sq[:120, :120] / 200)))[::11])
+put("approx:lapack qr r diagonal 200x120", np.abs(np.diag(np.linalg.qr(sq[:, :120])[1]))[::9])
+x64 = np.linalg.solve(sq[:100, :100], np.ones(100))
+x32 = np.linalg.solve(sq[:100, :100].astype(np.float32), np.ones(100, np.float32))
+put("lapack float32 solve agrees with float64", [str(x32.dtype), bool(np.allclose(x32, x64, rtol=1e-4))])
+csq = sq[:100, :100] + 1j * blas_rng.random((100, 100))
+put("approx:lapack complex solve 100", pairs(np.linalg.solve(csq, np.ones(100)))[::9])
+herm = csq @ csq.conj().T
+put("approx:lapack complex eigvalsh 100", np.linalg.eigvalsh(herm)[::9])
 
 d = np.datetime64("2024-02-28") + np.arange(3)
 put("datetime64", [str(x) for x in d] + [str(np.datetime64("2024-03-01T12:00") - np.datetime64("2024-01-01"))])

@@ -12,6 +12,7 @@ use super::cpython::CpythonBuild;
 use super::package::Manifest;
 use super::toolchain::Toolchain;
 use super::util::save_json;
+use crate::adapters;
 use crate::inittab::{self, Entry};
 use crate::layout::Layout;
 use crate::module_report::{self, Report};
@@ -52,6 +53,82 @@ impl Link {
     }
 }
 
+/// Routes each package module's calls whose declared result differs from
+/// the one definition among `archives` through an adapter
+/// ([`crate::adapters`]): the modules that have such calls are rewritten
+/// into `out/adapted/` (original archive → rewritten one), and the
+/// adapters' C source is written, if there are any.
+fn adapt_results(
+    tc: &Toolchain,
+    manifests: &[Manifest],
+    archives: &[PathBuf],
+    out: &Path,
+    log: &mut Log,
+) -> Result<(BTreeMap<PathBuf, PathBuf>, Option<PathBuf>)> {
+    // Each global function's type; one defined with two types is left out.
+    let mut definitions: BTreeMap<String, Option<adapters::Signature>> = BTreeMap::new();
+    for archive in archives {
+        let bytes = fs::read(archive)?;
+        for (_, data) in symbols::archive_members(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", archive.display()))?
+        {
+            let Some(data) = data.filter(|d| !symbols::is_bitcode(d)) else {
+                continue;
+            };
+            let found = adapters::function_symbols(data)
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", archive.display()))?;
+            for (name, signature) in found.defined {
+                let entry = definitions.entry(name).or_insert(Some(signature.clone()));
+                if entry.as_ref() != Some(&signature) {
+                    *entry = None;
+                }
+            }
+        }
+    }
+    let definitions: BTreeMap<String, adapters::Signature> = definitions
+        .into_iter()
+        .filter_map(|(name, signature)| Some((name, signature?)))
+        .collect();
+    let mut adapted = BTreeMap::new();
+    let mut all = Vec::new();
+    let dir = out.join("adapted");
+    for row in manifests.iter().flat_map(|m| &m.modules) {
+        let bytes = fs::read(&row.archive)?;
+        let members = symbols::archive_members(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", row.archive.display()))?;
+        let [(member, Some(object))] = members.as_slice() else {
+            continue;
+        };
+        let found = adapters::function_symbols(object)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", row.archive.display()))?;
+        let needed = adapters::adapters(&found.undefined, &definitions);
+        if needed.is_empty() {
+            continue;
+        }
+        for adapter in needed.values() {
+            log.note(&format!(
+                "{}: calls `{}` as {}, which is {}: through `{}`",
+                row.module, adapter.callee, adapter.caller_type, adapter.callee_type, adapter.name
+            ));
+        }
+        let renames = needed.iter().map(|(i, a)| (*i, a.name.clone())).collect();
+        let (object, _) = crate::namespace::rename_undefined_functions(object, &renames)?;
+        fs::create_dir_all(&dir)?;
+        let file = dir.join(member);
+        fs::write(&file, object)?;
+        let archive = dir.join(format!("lib{}.a", row.module));
+        tc.archive(&archive, &[file], log)?;
+        adapted.insert(row.archive.clone(), archive);
+        all.extend(needed.into_values());
+    }
+    if all.is_empty() {
+        return Ok((adapted, None));
+    }
+    let source = out.join("adapters.c");
+    fs::write(&source, adapters::c_source(&all.iter().collect::<Vec<_>>()))?;
+    Ok((adapted, Some(source)))
+}
+
 /// The inittab rows of every package module.
 fn entries(manifests: &[Manifest]) -> Vec<Entry> {
     manifests
@@ -81,6 +158,8 @@ impl Stage for Link {
             include_str!("../inittab.rs"),
             include_str!("../module_report.rs"),
             include_str!("../symbols.rs"),
+            include_str!("../adapters.rs"),
+            include_str!("../namespace.rs"),
         ])
         .stages([StageId::Toolchain, StageId::CxxRuntime, StageId::Cpython])
         .stages(self.packages.iter().cloned())
@@ -111,10 +190,14 @@ impl Stage for Link {
                 symbols::describe(&duplicates)
             );
         }
+        log.step("adapt calls whose declared result differs from the callee's");
+        let (adapted, adapters_c) = adapt_results(&tc, &manifests, &archives, out, log)?;
+        let linked = |archive: &Path| adapted.get(archive).cloned().unwrap_or(archive.to_owned());
         log.step("compile main.c and the program shims");
         let entries = entries(&manifests);
         fs::write(out.join("main.c"), inittab::main_c(&entries)?)?;
         let mut sources = vec![out.join("main.c")];
+        sources.extend(adapters_c);
         for shim in PROGRAM_SHIMS {
             sources.push(cx.shim(shim)?);
         }
@@ -137,7 +220,7 @@ impl Stage for Link {
             .arg("-o")
             .arg(&tmp)
             .args(&objects)
-            .args(manifests.iter().flat_map(|m| m.archives()))
+            .args(manifests.iter().flat_map(|m| m.archives()).map(linked))
             .arg(&cpython.libpython)
             .args(&cpython.libs)
             .args(manifests.iter().flat_map(|m| m.link_flags()))
@@ -148,11 +231,12 @@ impl Stage for Link {
 
         log.step("module report");
         let map = fs::read_to_string(out.join("python.map"))?;
-        let package_of: BTreeMap<&Path, &str> = self
+        let package_of: BTreeMap<PathBuf, &str> = self
             .packages
             .iter()
             .zip(&manifests)
             .flat_map(|(id, m)| m.archives().into_iter().map(move |a| (a, id.name())))
+            .flat_map(|(a, name)| [(a.to_owned(), name), (linked(a), name)])
             .collect();
         let sizes = module_report::sizes_from_map(&map, |path| {
             let path = Path::new(path);

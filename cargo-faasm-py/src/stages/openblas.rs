@@ -1,12 +1,14 @@
-//! `openblas`: OpenBLAS for wasm32-wasi, the BLAS (and CBLAS) numpy's
-//! `matmul` and `dot` call. Its `WASM128_GENERIC` target has WebAssembly
-//! SIMD128 GEMM and TRSM kernels. Built single-threaded (WASI preview 1 has
-//! no threads), without Fortran and without LAPACK (Debian's tarball has no
-//! lapack-netlib; numpy keeps its bundled lapack_lite), by OpenBLAS's own
-//! Makefiles with the toolchain's compiler; our one patch is
-//! `third-party/patches/openblas/`. Installs `include/` (`cblas.h`,
-//! `f77blas.h`, `openblas_config.h`), `lib/libopenblas.a` and a relocatable
-//! `lib/pkgconfig/openblas.pc`, through which meson finds it.
+//! `openblas`: OpenBLAS for wasm32-wasi: the BLAS (and CBLAS) numpy's
+//! `matmul` and `dot` call, and a full LAPACK. Its `WASM128_GENERIC` target
+//! has WebAssembly SIMD128 GEMM and TRSM kernels. Built single-threaded
+//! (WASI preview 1 has no threads) and without Fortran, by OpenBLAS's own
+//! Makefiles with the toolchain's compiler: LAPACK is its `C_LAPACK` build
+//! of LAPACK 3.12.0's C translations, whose `lapack-netlib` tree (stripped
+//! from Debian's tarball) comes from its own pin ([`LAPACK_NETLIB`]), and
+//! OpenBLAS's optimised LAPACK routines (getrf, potrf, …) over it. Our one
+//! patch is `third-party/patches/openblas/`. Installs `include/`
+//! (`cblas.h`, `f77blas.h`, `openblas_config.h`), `lib/libopenblas.a` and a
+//! relocatable `lib/pkgconfig/openblas.pc`, through which meson finds it.
 
 use std::path::Path;
 
@@ -28,9 +30,10 @@ const CFLAGS: &str = "-D_WASI_EMULATED_MMAN -DNO_SYSV_IPC";
 /// - `TARGET=WASM128_GENERIC`, the SIMD128 kernels (`TARGET=GENERIC` does
 ///   not build for wasm in 0.3.34: `sgemm_p` is undeclared);
 /// - `HOSTCC=gcc` for getarch, which runs on the build machine;
-/// - no Fortran, no shared library, no threads or locks, one CPU
-///   (otherwise `MAX_CPU_NUMBER` is the build machine's core count);
-/// - no LAPACK or LAPACKE (Debian's +ds tarball has no lapack-netlib);
+/// - no Fortran (so LAPACK is `C_LAPACK`'s C translations), no shared
+///   library, no threads or locks, one CPU (otherwise `MAX_CPU_NUMBER` is
+///   the build machine's core count);
+/// - no LAPACKE (the C interface to LAPACK: nothing here calls it);
 /// - `NEED_PIC=0`: with PIC the objects reference `__memory_base`, which a
 ///   static wasm link does not have.
 const MAKE_VARS: &[&str] = &[
@@ -41,12 +44,13 @@ const MAKE_VARS: &[&str] = &[
     "USE_THREAD=0",
     "USE_LOCKING=0",
     "NUM_THREADS=1",
-    "NO_LAPACK=1",
     "NO_LAPACKE=1",
     "NEED_PIC=0",
 ];
 /// Its pin and its patches' directory.
 const OPENBLAS: &str = "openblas";
+/// The pin whose `*/OpenBLAS/lapack-netlib/` is LAPACK's C source.
+const LAPACK_NETLIB: &str = "lapack-netlib";
 /// The library every consumer links, and its pkg-config name.
 const LIBRARY: &str = "libopenblas.a";
 const PC_FILE: &str = "lib/pkgconfig/openblas.pc";
@@ -66,6 +70,7 @@ impl Stage for Openblas {
         ])
         .stage(StageId::Toolchain)
         .pin(OPENBLAS)
+        .pin(LAPACK_NETLIB)
         .patches(OPENBLAS)
     }
 
@@ -73,6 +78,26 @@ impl Stage for Openblas {
         let tc = Toolchain::at(&cx.output(&StageId::Toolchain)?);
         let src = unpack(cx, OPENBLAS, out, log)?;
         apply_patch_files(cx.patches(OPENBLAS)?, &src, log)?;
+        log.step("lapack-netlib");
+        if src.join("lapack-netlib").exists() {
+            bail!("the OpenBLAS tarball has its own lapack-netlib: drop the `{LAPACK_NETLIB}` pin");
+        }
+        Cmd::new("tar")
+            .arg("-xf")
+            .arg(cx.fetch(LAPACK_NETLIB, log)?)
+            .arg("-C")
+            .arg(&src)
+            .args([
+                "--strip-components=2",
+                "--wildcards",
+                "*/OpenBLAS/lapack-netlib/*",
+            ])
+            .run(log)?;
+        if !src.join("lapack-netlib/SRC/dgetrf.c").is_file() {
+            bail!(
+                "the `{LAPACK_NETLIB}` pin has no C translation of LAPACK (lapack-netlib/SRC/dgetrf.c)"
+            );
+        }
         let make = |target: &str| {
             Cmd::new("make")
                 .arg(format!("-j{}", cx.jobs()))
@@ -83,10 +108,12 @@ impl Stage for Openblas {
                 .arg(format!("CFLAGS={CFLAGS}"))
                 .cwd(&src)
         };
-        // `libs` only: the default target also builds the tests, which
-        // would need Fortran and to run wasm binaries.
+        // `libs` and `netlib` (LAPACK) only: the default target also builds
+        // the tests, which would need Fortran and to run wasm binaries.
         log.step("make libs");
         make("libs").run(log)?;
+        log.step("make netlib (LAPACK)");
+        make("netlib").run(log)?;
         log.step("make install");
         let prefix = out.join("install");
         make("install")
