@@ -126,7 +126,8 @@ static const char SNAPSHOT_PY[] =
     "def prepare(imports, search_paths, pythonpath):\n"
     "    import gc, importlib, io, os\n"
     "    for name in imports:\n"
-    "        importlib.import_module(name)\n"
+    "        if name:\n"
+    "            importlib.import_module(name)\n"
     "    # Files this process opened are not the run's: close them (stdio\n"
     "    # stays). Objects without a file descriptor (StringIO) stay open.\n"
     "    for obj in gc.get_objects():\n"
@@ -330,7 +331,10 @@ __attribute__((export_name("wizer-initialize"))) void faasm_py_wizer_initialize(
 
     const char *list = getenv("FAASM_PY_SNAPSHOT_IMPORTS");
     PyObject *imports = PyUnicode_FromString(list == NULL ? "" : list);
-    PyObject *names = imports == NULL ? NULL : PyUnicode_Split(imports, NULL, -1);
+    PyObject *comma = PyUnicode_FromString(",");
+    PyObject *names =
+        imports == NULL || comma == NULL ? NULL : PyUnicode_Split(imports, comma, -1);
+    Py_XDECREF(comma);
     Py_XDECREF(imports);
     if (names == NULL) {
         die("cannot read FAASM_PY_SNAPSHOT_IMPORTS");
