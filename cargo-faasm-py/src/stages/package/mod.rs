@@ -11,6 +11,7 @@
 mod cross;
 mod flow;
 mod manifest;
+mod maturin;
 mod meson;
 mod modules;
 mod pep517;
@@ -62,6 +63,8 @@ impl Stage for PackageStage {
             include_str!("cross.rs"),
             include_str!("flow.rs"),
             include_str!("meson.rs"),
+            include_str!("maturin.rs"),
+            include_str!("../rust_toolchain.rs"),
             include_str!("modules.rs"),
             include_str!("../../namespace.rs"),
             include_str!("pep517.rs"),
@@ -85,8 +88,13 @@ impl Stage for PackageStage {
         // are the guest stages', read as dependencies).
         .pins(p.guest_build_deps.iter().map(|d| cross::native_artifact(d)))
         .pins(&p.build_tools)
+        .pins(&p.crates)
         .shims(&p.shims)
         .guest();
+        let contract = match p.backend {
+            Backend::Maturin => contract.stage(StageId::RustToolchain),
+            _ => contract,
+        };
         let contract = p
             .patches
             .iter()
@@ -114,6 +122,7 @@ impl Stage for PackageStage {
             Backend::Pep517(backend) => {
                 flow::build(cx, &pep517::Pep517(backend), &self.package, &src, out, log)
             }
+            Backend::Maturin => flow::build(cx, &maturin::Maturin, &self.package, &src, out, log),
         }
     }
 }
