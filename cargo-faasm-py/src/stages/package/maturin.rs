@@ -104,13 +104,13 @@ impl Backend for Maturin {
         }
 
         log.step("the module's object");
-        // Only what the init function reaches, as one relocatable object:
-        // the wrapper's row for it, as for a C module.
-        let native_init = format!("PyInit_{}", module.rsplit('.').next().unwrap_or(&module));
+        // The whole library as one relocatable object (the final link
+        // drops what the init function does not reach), and the wrapper's
+        // row for it, as for a C module.
         fs::create_dir_all(&b.wrap.modules)?;
         let object = b.wrap.modules.join(format!("{module}.o"));
         Cmd::new(b.tc.tool("wasm-ld"))
-            .args(["-r", "--no-gc-sections", "-u", &native_init])
+            .args(["-r", "--whole-archive"])
             .arg(&archive)
             .arg("-o")
             .arg(&object)

@@ -63,8 +63,6 @@ impl Stage for PackageStage {
             include_str!("cross.rs"),
             include_str!("flow.rs"),
             include_str!("meson.rs"),
-            include_str!("maturin.rs"),
-            include_str!("../rust_toolchain.rs"),
             include_str!("modules.rs"),
             include_str!("../../namespace.rs"),
             include_str!("pep517.rs"),
@@ -91,8 +89,15 @@ impl Stage for PackageStage {
         .pins(&p.crates)
         .shims(&p.shims)
         .guest();
+        // Only a Rust package reads the Rust backend and toolchain, so
+        // changing them rebuilds no other package.
         let contract = match p.backend {
-            Backend::Maturin => contract.stage(StageId::RustToolchain),
+            Backend::Maturin => contract
+                .recipe([
+                    include_str!("maturin.rs"),
+                    include_str!("../rust_toolchain.rs"),
+                ])
+                .stage(StageId::RustToolchain),
             _ => contract,
         };
         let contract = p
