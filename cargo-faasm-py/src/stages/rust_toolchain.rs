@@ -186,9 +186,11 @@ fn build_std(cx: &StageContext, tc: &RustToolchain, out: &Path, log: &mut Log) -
         // -Zbuild-std is unstable; this rustc is the stable release the std
         // comes from, built the way its own bootstrap builds it.
         .env("RUSTC_BOOTSTRAP", "1")
+        // With its LLVM bitcode, which a package's LTO (orjson's, pydantic-core's)
+        // optimises together with its own code, as with rustup's std.
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
-            RustToolchain::encoded_rustflags(&[]),
+            RustToolchain::encoded_rustflags(&["-Cembed-bitcode=yes"]),
         )
         .env_remove("RUSTFLAGS")
         .env_remove("RUSTC_WRAPPER")
