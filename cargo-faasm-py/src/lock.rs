@@ -621,7 +621,10 @@ checksum = "cd"
             .map(|c| format!("{} {} {}", c.name, c.version, c.sha256))
             .collect();
         assert_eq!(names, ["libc 0.2.1 cd", "pyo3 0.29.3 ab"]);
-        let git = text.replace("registry+https://example.org/index", "git+https://example.org/x");
+        let git = text.replace(
+            "registry+https://example.org/index",
+            "git+https://example.org/x",
+        );
         let err = cargo_lock_crates(&git).unwrap_err().to_string();
         assert!(err.contains("`pyo3` 0.29.3 from git+"), "{err}");
         let unchecked = text.replace("checksum = \"ab\"\n", "");

@@ -23,8 +23,8 @@ use fs_err as fs;
 
 use super::script::Wrapper;
 use super::util::files_under;
-use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::pins::{Pins, RUST_PREFIX};
+use crate::pipeline::{Contract, Stage, StageContext, StageId};
 use crate::process::{Cmd, Log};
 
 /// The target every Rust extension module is compiled for.
@@ -138,7 +138,10 @@ impl Stage for RustToolchainStage {
         let rustc = prefix.join("usr/bin/rustc");
         for needed in [&loader, &rustc] {
             if !needed.is_file() {
-                bail!("the Rust toolchain packages did not provide {}", needed.display());
+                bail!(
+                    "the Rust toolchain packages did not provide {}",
+                    needed.display()
+                );
             }
         }
         let bin = out.join("bin");

@@ -81,7 +81,10 @@ impl Backend for Maturin {
             // C code of build scripts (the `cc` crate) for the target.
             .env("CC_wasm32_wasip1", b.tc.tool("clang"))
             .env("AR_wasm32_wasip1", b.tc.tool("llvm-ar"))
-            .env("CFLAGS_wasm32_wasip1", format!("-O2 {}", WASI_DEFINES.join(" ")))
+            .env(
+                "CFLAGS_wasm32_wasip1",
+                format!("-O2 {}", WASI_DEFINES.join(" ")),
+            )
             .env_remove("RUSTFLAGS")
             .env_remove("RUSTC_WRAPPER")
             .env_remove("RUSTC_WORKSPACE_WRAPPER");
@@ -166,7 +169,13 @@ fn vendor_crates(cx: &StageContext, crates: &[String], vendor: &Path, log: &mut 
 /// package's name with `-` as `_`), as cargo reads the manifest.
 fn library_name(manifest: &Path, home: &Path, log: &mut Log) -> Result<String> {
     let metadata = Cmd::new(cargo())
-        .args(["metadata", "--no-deps", "--offline", "--format-version", "1"])
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
         .arg("--manifest-path")
         .arg(manifest)
         .env("CARGO_HOME", home)
@@ -206,7 +215,10 @@ fn python_source(src: &Path, config: &MaturinConfig, lib_name: &str) -> Result<O
     if let Some(dir) = &config.python_source {
         let dir = src.join(dir);
         if !dir.is_dir() {
-            bail!("[tool.maturin] python-source `{}` is not a directory", dir.display());
+            bail!(
+                "[tool.maturin] python-source `{}` is not a directory",
+                dir.display()
+            );
         }
         return Ok(Some(dir));
     }
@@ -217,7 +229,11 @@ fn python_source(src: &Path, config: &MaturinConfig, lib_name: &str) -> Result<O
         .split('.')
         .next()
         .unwrap_or(lib_name);
-    Ok(src.join(top).join("__init__.py").is_file().then(|| src.to_owned()))
+    Ok(src
+        .join(top)
+        .join("__init__.py")
+        .is_file()
+        .then(|| src.to_owned()))
 }
 
 /// The extension module's dotted name, as maturin names it: `module-name`,
