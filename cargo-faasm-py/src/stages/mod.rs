@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn every_builtin_stage_is_in_the_pipeline_in_order() {
-        let pins = Pins::parse(include_str!("../../../third-party/sources.toml")).unwrap();
+        // Without a Rust package no pin is read.
+        let pins = Pins::parse(
+            "[debian]\nsuite = \"trixie\"\n[artifact.cpython]\nversion = \"3.13.5\"\nfile = \"P.tar.xz\"\nsha256 = \"93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640\"\nsources = [{ url = \"https://example.org/P.tar.xz\" }]\n",
+        )
+        .unwrap();
         let ids: Vec<StageId> = all(&BuildPlan::default(), &pins)
             .unwrap()
             .iter()
