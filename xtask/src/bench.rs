@@ -38,9 +38,8 @@ pub mod load;
 /// default; pandas and the scientific stack where a project lists them),
 /// which should cost about as much as `-c pass` from the snapshot.
 fn startup_cases(layout: &Layout) -> Result<Vec<(String, String)>> {
-    let config = inputs(layout, &cargo_faasm_py::cli::Global::default())?.config;
     let mut cases = vec![("-c pass".to_owned(), "pass".to_owned())];
-    for module in &config.preimport {
+    for module in &layout.config()?.preimport {
         let code = format!("import {module}");
         cases.push((code.clone(), code));
     }
