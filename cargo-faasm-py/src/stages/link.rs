@@ -35,8 +35,10 @@ const PROGRAM_SHIMS: &[&str] = &["dlfcn-program.c", "python-main.c", "pthread-st
 /// The program's `main`, in C++: it reports uncaught C++ exceptions.
 const PROGRAM_MAIN: &str = "main-uncaught-exceptions.cpp";
 /// wasi-libc leaves long double out of printf/scanf unless asked; numpy
-/// parses and prints `np.longdouble` (otherwise `strtold` aborts).
-const EXTRA_LIBS: &[&str] = &["-lc-printscan-long-double"];
+/// parses and prints `np.longdouble` (otherwise `strtold` aborts). Its
+/// `setjmp`/`longjmp` runtime, for packages' C that calls them (compiled
+/// for it by the package stages); an archive, so only what is used.
+const EXTRA_LIBS: &[&str] = &["-lc-printscan-long-double", "-lsetjmp"];
 
 /// The `link` stage.
 pub struct Link {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::cross::{WASI_DEFINES, Wrap, write_target_python};
+use super::cross::{
+    WASI_DEFINES, Wrap, pkg_config_dirs_in, write_console_scripts, write_target_python,
+};
 use super::flow::{Backend, Build};
 use super::manifest::Manifest;
 use crate::pipeline::StageContext;
@@ -29,11 +31,18 @@ impl Backend for Meson {
         let (package, src, out, tools) = (b.package, &b.src, &b.out, &b.tools_bin);
         let build = self.build_dir(src, out);
         // Build scripts run by the target python (pandas' version and
-        // template generators) import the build tools too.
-        let mut python_path = vec![b.tools_site.as_path()];
-        python_path.extend(b.guest_build_deps.as_deref());
+        // template generators) import the build tools too, after the guest
+        // packages: a build tool may bring its own host copy of one
+        // (Pythran needs numpy), whose headers are the host's.
+        let mut python_path: Vec<&Path> = b.guest_build_deps.iter().map(|v| v.as_path()).collect();
+        python_path.push(&b.tools_site);
         let target_python = write_target_python(cx, out, &b.host_python, &b.cpython, &python_path)?;
-        let pkg_config_dirs = pkg_config_dirs(cx, package)?;
+        let mut pkg_config_dirs = pkg_config_dirs(cx, package)?;
+        let mut scripts = None;
+        if let Some(view) = &b.guest_build_deps {
+            pkg_config_dirs.extend(pkg_config_dirs_in(view)?);
+            scripts = write_console_scripts(view, &target_python)?;
+        }
         let cross = write_cross_file(out, &b.tc, &b.wrap, tools, &target_python, &pkg_config_dirs)?;
 
         // numpy vendors its own meson; everything else uses the lock's.
@@ -50,7 +59,12 @@ impl Backend for Meson {
             }
             meson
         };
-        let path = path_with(&[tools]);
+        // The guest packages' own programs (numpy's `f2py`) before the
+        // build tools' (a host copy of the same package).
+        let path = match &scripts {
+            Some(bin) => path_with(&[bin, tools]),
+            None => path_with(&[tools]),
+        };
         let with_env = |mut cmd: Cmd| {
             for (key, value) in &package.env {
                 cmd = cmd.env(key, value);
