@@ -56,7 +56,8 @@ impl Link {
 }
 
 /// Routes each package module's calls whose declared result differs from
-/// the one definition among `archives` through an adapter
+/// the one definition among `archives`, or that pass trailing arguments it
+/// does not take, through an adapter
 /// ([`crate::adapters`]): the modules that have such calls are rewritten
 /// into `out/adapted/` (original archive → rewritten one), and the
 /// adapters' C source is written, if there are any.
@@ -192,7 +193,7 @@ impl Stage for Link {
                 symbols::describe(&duplicates)
             );
         }
-        log.step("adapt calls whose declared result differs from the callee's");
+        log.step("adapt calls whose declared result or trailing arguments differ from the callee's");
         let (adapted, adapters_c) = adapt_results(&tc, &manifests, &archives, out, log)?;
         let linked = |archive: &Path| adapted.get(archive).cloned().unwrap_or(archive.to_owned());
         log.step("compile main.c and the program shims");

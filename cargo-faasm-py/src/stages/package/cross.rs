@@ -47,6 +47,13 @@ pub const C_FLAGS: &[&str] = &[
 /// The same for C++, whose compiler already asks for the standard
 /// encoding ([`cxx_runtime::EXCEPTIONS`]; LLVM takes an option once).
 pub const CXX_FLAGS: &[&str] = &["-mllvm", "-wasm-enable-sjlj"];
+/// What the wrapper removes from every command line: `-pthread` (meson's
+/// `dependency('threads')` adds it) makes clang target wasm threads
+/// (shared memory, atomics, real thread-locals), which python.wasm has
+/// not: its guest is single-threaded, with pthreads emulated
+/// ([`WASI_DEFINES`]), and a module's thread-local references cannot even
+/// be linked into one object.
+pub const DROPPED_FLAGS: &[&str] = &["-pthread"];
 
 /// One package build's compiler wrapper: every file and folder it uses is
 /// named here and handed to `static_ext_cc.py` in its configuration
@@ -80,6 +87,8 @@ struct WrapperConfig<'a> {
     cc_flags: &'a [&'a str],
     /// Added before the arguments of every C++ compile ([`CXX_FLAGS`]).
     cxx_flags: &'a [&'a str],
+    /// Removed from every command line ([`DROPPED_FLAGS`]).
+    dropped_flags: &'a [&'a str],
     ld: PathBuf,
     build_dir: &'a Path,
     out_dir: &'a Path,
@@ -113,6 +122,7 @@ pub fn write_wrapper(
         cxx: tc.tool("clang++"),
         cc_flags: C_FLAGS,
         cxx_flags: CXX_FLAGS,
+        dropped_flags: DROPPED_FLAGS,
         ld: tc.tool("wasm-ld"),
         build_dir: build,
         out_dir: out,
@@ -409,6 +419,7 @@ mod tests {
             cxx: p.into(),
             cc_flags: &[],
             cxx_flags: &[],
+            dropped_flags: &[],
             ld: p.into(),
             build_dir: p,
             out_dir: p,

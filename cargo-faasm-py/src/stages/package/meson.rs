@@ -43,7 +43,16 @@ impl Backend for Meson {
             pkg_config_dirs.extend(pkg_config_dirs_in(view)?);
             scripts = write_console_scripts(view, &target_python)?;
         }
-        let cross = write_cross_file(out, &b.tc, &b.wrap, tools, &target_python, &pkg_config_dirs)?;
+        let config_tools = config_tools(tools, scripts.as_deref(), &target_python)?;
+        let cross = write_cross_file(
+            out,
+            &b.tc,
+            &b.wrap,
+            tools,
+            &target_python,
+            &pkg_config_dirs,
+            &config_tools,
+        )?;
 
         // numpy vendors its own meson; everything else uses the lock's.
         let vendored = src.join("vendored-meson/meson/meson.py");
@@ -170,6 +179,40 @@ fn check_libraries_linked(cx: &StageContext, package: &Package, manifest: &Manif
     Ok(())
 }
 
+/// The `*-config` programs a build may ask about the host machine
+/// (pybind11's `pybind11-config`, numpy's `numpy-config`), each as the
+/// command the cross file names: a build tool's run by the target python,
+/// so that it reports the wasm build's include directories rather than the
+/// host python's; a guest package's as it is (it runs the target python
+/// already), taking precedence.
+fn config_tools(
+    tools: &Path,
+    guest_scripts: Option<&Path>,
+    target_python: &Path,
+) -> Result<std::collections::BTreeMap<String, Vec<PathBuf>>> {
+    let mut found = std::collections::BTreeMap::new();
+    let configs = |dir: &Path| -> Result<Vec<(String, PathBuf)>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            if name.ends_with("-config") && path.is_file() {
+                out.push((name, path));
+            }
+        }
+        Ok(out)
+    };
+    for (name, path) in configs(tools)? {
+        found.insert(name, vec![target_python.to_owned(), path]);
+    }
+    if let Some(dir) = guest_scripts {
+        for (name, path) in configs(dir)? {
+            found.insert(name, vec![path]);
+        }
+    }
+    Ok(found)
+}
+
 fn write_cross_file(
     out: &Path,
     tc: &Toolchain,
@@ -177,8 +220,16 @@ fn write_cross_file(
     tools: &Path,
     target_python: &Path,
     pkg_config_dirs: &[PathBuf],
+    config_tools: &std::collections::BTreeMap<String, Vec<PathBuf>>,
 ) -> Result<PathBuf> {
     let quote = |p: &Path| format!("'{}'", p.display());
+    let config_tools: String = config_tools
+        .iter()
+        .map(|(name, command)| {
+            let words: Vec<String> = command.iter().map(|p| quote(p)).collect();
+            format!("{name} = [{}]\n", words.join(", "))
+        })
+        .collect();
     // The host's pkg-config, looking only at the wasm libraries' own `.pc`
     // files (meson sets PKG_CONFIG_LIBDIR from `pkg_config_libdir` for the
     // host machine of a cross build), or none at all.
@@ -206,6 +257,7 @@ fn write_cross_file(
          cython = {cython}\n\
          python = {python}\n\
          pkg-config = {pkg_config}\n\
+         {config_tools}\
          \n\
          [host_machine]\n\
          system = 'wasi'\n\

@@ -18,6 +18,8 @@ and folder this script reads or writes, so this script names none:
 - anything else goes to the real compiler, after the flags the
   configuration gives every C (`cc_flags`) or C++ (`cxx_flags`) compile.
 
+Either way the flags of `dropped_flags` are removed first.
+
 A module's dotted name comes from the build backend's own list of the
 extensions it builds: meson's introspection, which `static_ext_cc.py
 CONFIG index` reads once after `meson setup` into `index_file`; setuptools' `build_ext`,
@@ -285,7 +287,8 @@ def main(argv):
         return
     if mode not in ("cc", "c++"):
         sys.exit(f"static_ext_cc: unknown mode {mode!r} (cc, c++ or index)")
-    args = expand_response_files(argv[2:])
+    dropped = set(config["dropped_flags"])
+    args = [a for a in expand_response_files(argv[2:]) if a not in dropped]
     if "-shared" in args:
         archive(config, load_index(config), args)
     else:
