@@ -19,16 +19,8 @@
 #define FE_INEXACT    32
 #define FE_ALL_EXCEPT 61
 
-/*
- * wasm rounds to nearest and nothing else. The other directions are named
- * (x86's values) so that code asking for one compiles, as it does on every
- * other target (SciPy's _test_internal); fesetround refuses them (-1), so
- * the caller learns at run time that the direction cannot be set.
- */
+/* wasm rounds to nearest and nothing else. */
 #define FE_TONEAREST  0
-#define FE_DOWNWARD   0x400
-#define FE_UPWARD     0x800
-#define FE_TOWARDZERO 0xc00
 
 typedef unsigned long fexcept_t;
 
