@@ -287,7 +287,9 @@ mod tests {
         let a = adapter_for("dlagtm_", &dlagtm, &hidden_length).unwrap();
         let text = c_source(&[&a]);
         assert!(
-            text.contains("a11, int a12) { dlagtm_(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); }"),
+            text.contains(
+                "a11, int a12) { dlagtm_(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); }"
+            ),
             "{text}"
         );
         let with_result = adapter_for("f", &sig("i", "d"), &sig("ii", "d")).unwrap();

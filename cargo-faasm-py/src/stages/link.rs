@@ -29,9 +29,15 @@ const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program, the
-/// entry point that starts CPython or resumes a snapshot of it, and the
-/// pthread functions CPython's stubs leave out.
-const PROGRAM_SHIMS: &[&str] = &["dlfcn-program.c", "python-main.c", "pthread-stubs.c"];
+/// entry point that starts CPython or resumes a snapshot of it, the
+/// pthread functions CPython's stubs leave out, and the registration of
+/// C++ thread-locals' destructors.
+const PROGRAM_SHIMS: &[&str] = &[
+    "dlfcn-program.c",
+    "python-main.c",
+    "pthread-stubs.c",
+    "thread-atexit.c",
+];
 /// The program's `main`, in C++: it reports uncaught C++ exceptions.
 const PROGRAM_MAIN: &str = "main-uncaught-exceptions.cpp";
 /// wasi-libc leaves long double out of printf/scanf unless asked; numpy
@@ -193,7 +199,9 @@ impl Stage for Link {
                 symbols::describe(&duplicates)
             );
         }
-        log.step("adapt calls whose declared result or trailing arguments differ from the callee's");
+        log.step(
+            "adapt calls whose declared result or trailing arguments differ from the callee's",
+        );
         let (adapted, adapters_c) = adapt_results(&tc, &manifests, &archives, out, log)?;
         let linked = |archive: &Path| adapted.get(archive).cloned().unwrap_or(archive.to_owned());
         log.step("compile main.c and the program shims");
