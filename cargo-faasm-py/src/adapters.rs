@@ -20,9 +20,10 @@
 //! (gfortran's convention: SciPy's `trlib` declares `dlagtm_` with one
 //! more `int`), which LAPACK's C translation does not take. Natively the
 //! callee never reads them; here the adapter drops them. Calls whose
-//! parameters differ otherwise (fewer arguments, other types), or that
-//! return two different types, are left alone: natively they are
-//! undefined too.
+//! types differ otherwise (fewer arguments, other types, two different
+//! results) are undefined natively too: they go through an adapter that
+//! traps, which is what wasm-ld's own stub does, except that wasm-ld left
+//! some such calls as they were, and python.wasm failed validation.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -70,6 +71,10 @@ pub struct Adapter {
     pub caller_type: Signature,
     /// The adapter's symbol.
     pub name: String,
+    /// The types differ otherwise: the adapter traps, as the stub wasm-ld
+    /// should have made (it did not for some, and left a call that fails
+    /// validation: SciPy's `chla_transtype_`, a Fortran CHARACTER function).
+    pub trap: bool,
 }
 
 fn code(ty: ValType) -> Option<char> {
@@ -188,14 +193,20 @@ pub fn adapter_for(
     let c_name = callee
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    (c_name && caller_type != callee_type && params_fit && results_fit).then(|| Adapter {
+    let trap = !(params_fit && results_fit);
+    // A trap in C has one result at most.
+    let expressible = caller_type.results.len() <= 1;
+    (c_name && caller_type != callee_type && expressible).then(|| Adapter {
         callee: callee.to_owned(),
         callee_type: callee_type.clone(),
         caller_type: caller_type.clone(),
         name: format!(
-            "faasm_py_adapt__{callee}__{}_{}",
-            caller_type.params, caller_type.results
+            "faasm_py_{}__{callee}__{}_{}",
+            if trap { "trap" } else { "adapt" },
+            caller_type.params,
+            caller_type.results
         ),
+        trap,
     })
 }
 
@@ -241,22 +252,31 @@ pub fn c_source(adapters: &[&Adapter]) -> String {
         let result = |sig: &Signature| sig.results.chars().next().map_or("void", c_type);
         let call = format!("{}({})", a.callee, args.join(", "));
         let body = match (
+            a.trap,
             a.caller_type.results.is_empty(),
             a.callee_type.results.is_empty(),
         ) {
-            (false, true) => format!("{call}; return 0;"),
-            (false, false) => format!("return {call};"),
+            (true, ..) => "__builtin_trap();".to_owned(),
+            (false, false, true) => format!("{call}; return 0;"),
+            (false, false, false) => format!("return {call};"),
             _ => format!("{call};"),
         };
+        let declaration = if a.trap {
+            String::new()
+        } else {
+            format!(
+                "extern {} {}({});\n",
+                result(&a.callee_type),
+                a.callee,
+                if param_types.is_empty() {
+                    "void".to_owned()
+                } else {
+                    param_types.join(", ")
+                }
+            )
+        };
         text.push_str(&format!(
-            "extern {} {}({});\n{} {}({}) {{ {body} }}\n",
-            result(&a.callee_type),
-            a.callee,
-            if param_types.is_empty() {
-                "void".to_owned()
-            } else {
-                param_types.join(", ")
-            },
+            "{declaration}{} {}({}) {{ {body} }}\n",
             result(&a.caller_type),
             a.name,
             if params.is_empty() {
@@ -298,12 +318,27 @@ mod tests {
             "the result passes through"
         );
         assert!(
-            adapter_for("x", &sig("ii", ""), &sig("i", "")).is_none(),
+            adapter_for("x", &sig("ii", ""), &sig("i", ""))
+                .unwrap()
+                .trap,
             "an argument the caller does not pass"
         );
         assert!(
-            adapter_for("x", &sig("di", ""), &sig("ii", "")).is_none(),
+            adapter_for("x", &sig("di", ""), &sig("ii", ""))
+                .unwrap()
+                .trap,
             "other parameter types"
+        );
+    }
+
+    #[test]
+    fn a_call_that_cannot_be_adapted_traps() {
+        let character = adapter_for("chla_transtype_", &sig("iii", ""), &sig("i", "i")).unwrap();
+        assert!(
+            c_source(&[&character])
+                .contains("int faasm_py_trap__chla_transtype___i_i(int a0) { __builtin_trap(); }"),
+            "{}",
+            c_source(&[&character])
         );
     }
 
@@ -319,11 +354,11 @@ mod tests {
         );
         assert!(adapter_for("x", &int5, &int5).is_none(), "the same type");
         assert!(
-            adapter_for("x", &sig("iiiid", ""), &int5).is_none(),
+            adapter_for("x", &sig("iiiid", ""), &int5).unwrap().trap,
             "other parameters"
         );
         assert!(
-            adapter_for("x", &sig("", "f"), &sig("", "d")).is_none(),
+            adapter_for("x", &sig("", "f"), &sig("", "d")).unwrap().trap,
             "two results"
         );
         assert!(adapter_for("a.b", &void5, &int5).is_none(), "not a C name");
