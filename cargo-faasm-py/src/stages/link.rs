@@ -130,6 +130,67 @@ fn adapt_results(
         adapted.insert(row.archive.clone(), archive);
         all.extend(needed.into_values());
     }
+    // The C libraries' members call one another too: OpenBLAS's C LAPACK
+    // declares `void` routines that OpenBLAS itself defines returning
+    // `int` (`dgels` calls `dtrtrs_`, `dlaed1` calls `dlaed3_`). Their
+    // members that need adapters are replaced in a copy of the archive.
+    let modules: std::collections::BTreeSet<&Path> = manifests
+        .iter()
+        .flat_map(|m| &m.modules)
+        .map(|row| row.archive.as_path())
+        .collect();
+    let libraries: std::collections::BTreeSet<&Path> = manifests
+        .iter()
+        .flat_map(|m| m.archives())
+        .filter(|a| !modules.contains(a))
+        .collect();
+    for (n, library) in libraries.into_iter().enumerate() {
+        let bytes = fs::read(library)?;
+        let members = symbols::archive_members(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", library.display()))?;
+        let member_dir = dir.join(format!("lib{n}"));
+        let mut rewritten = Vec::new();
+        for (member, data) in &members {
+            let Some(data) = data.filter(|d| !symbols::is_bitcode(d)) else {
+                continue;
+            };
+            let found = adapters::function_symbols(data)
+                .map_err(|e| anyhow::anyhow!("{}({member}): {e:#}", library.display()))?;
+            let needed = adapters::adapters(&found.undefined, &definitions);
+            if needed.is_empty() {
+                continue;
+            }
+            for adapter in needed.values() {
+                log.note(&format!(
+                    "{}({member}): calls `{}` as {}, which is {}: through `{}`",
+                    library.display(),
+                    adapter.callee,
+                    adapter.caller_type,
+                    adapter.callee_type,
+                    adapter.name
+                ));
+            }
+            let renames = needed.iter().map(|(i, a)| (*i, a.name.clone())).collect();
+            let (object, _) = crate::namespace::rename_undefined_functions(data, &renames)?;
+            fs::create_dir_all(&member_dir)?;
+            let file = member_dir.join(member);
+            fs::write(&file, object)?;
+            rewritten.push(file);
+            all.extend(needed.into_values());
+        }
+        if rewritten.is_empty() {
+            continue;
+        }
+        let copy = member_dir.join(library.file_name().unwrap_or_default());
+        fs::copy(library, &copy)?;
+        // `r` replaces the members of the same names.
+        Cmd::new(tc.tool("llvm-ar"))
+            .arg("r")
+            .arg(&copy)
+            .args(&rewritten)
+            .run(log)?;
+        adapted.insert(library.to_owned(), copy);
+    }
     if all.is_empty() {
         return Ok((adapted, None));
     }
