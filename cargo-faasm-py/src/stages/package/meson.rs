@@ -195,7 +195,11 @@ fn config_tools(
         let mut out = Vec::new();
         for entry in fs::read_dir(dir)? {
             let path = entry?.path();
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             if name.ends_with("-config") && path.is_file() {
                 out.push((name, path));
             }
