@@ -100,6 +100,67 @@ pub struct LockedBuild {
     pub tools: Vec<String>,
     /// Guest packages its build needs (numpy's headers for pandas).
     pub guest_packages: Vec<String>,
+    /// The Rust crates its build compiles (a maturin package's
+    /// `Cargo.lock`), vendored from the crate registry by sha256.
+    pub crates: Vec<LockedCrate>,
+}
+
+/// One crate of the crate registry, as a `Cargo.lock` pins it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedCrate {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// The sha256 of its `.crate` file (`Cargo.lock`'s checksum).
+    pub sha256: String,
+}
+
+/// The registry crates of a `Cargo.lock` (`text`), sorted; crates of the
+/// project itself have no source and are left out, and one from anywhere
+/// but the crate registry (git) is an error.
+pub fn cargo_lock_crates(text: &str) -> Result<Vec<LockedCrate>> {
+    #[derive(Deserialize)]
+    struct CargoLock {
+        #[serde(default)]
+        package: Vec<CargoLockPackage>,
+    }
+    #[derive(Deserialize)]
+    struct CargoLockPackage {
+        name: String,
+        version: String,
+        source: Option<String>,
+        checksum: Option<String>,
+    }
+    let lock: CargoLock = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("Cargo.lock is not valid TOML: {}", e.message()))?;
+    let mut crates = Vec::new();
+    for p in lock.package {
+        let Some(source) = p.source else { continue };
+        if !source.starts_with("registry+") && !source.starts_with("sparse+") {
+            anyhow::bail!(
+                "Cargo.lock takes crate `{}` {} from {source}: only crates of the crate registry can be pinned",
+                p.name,
+                p.version
+            );
+        }
+        let Some(sha256) = p.checksum else {
+            anyhow::bail!(
+                "Cargo.lock has no checksum for crate `{}` {}",
+                p.name,
+                p.version
+            );
+        };
+        crates.push(LockedCrate {
+            name: p.name,
+            version: p.version,
+            sha256,
+        });
+    }
+    crates.sort();
+    crates.dedup();
+    Ok(crates)
 }
 
 impl LockedPackage {
@@ -152,6 +213,8 @@ struct RawPackage {
     build_requires: Vec<String>,
     #[serde(default)]
     build_requires_guest: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    crates: Vec<LockedCrate>,
     native: Option<LockedFile>,
     #[serde(default)]
     test: bool,
@@ -176,6 +239,7 @@ impl TryFrom<RawPackage> for LockedPackage {
                 backend: needs(raw.build_backend.clone(), "build-backend")?,
                 tools: raw.build_requires.clone(),
                 guest_packages: raw.build_requires_guest.clone(),
+                crates: raw.crates.clone(),
             })
         };
         let source = match raw.kind {
@@ -184,6 +248,7 @@ impl TryFrom<RawPackage> for LockedPackage {
                 refuses(raw.build_backend.is_some(), "build-backend")?;
                 refuses(!raw.build_requires.is_empty(), "build-requires")?;
                 refuses(!raw.build_requires_guest.is_empty(), "build-requires-guest")?;
+                refuses(!raw.crates.is_empty(), "crates")?;
                 LockedSource::Wheel {
                     file: needs(raw.file.clone(), "file")?,
                     sha256: needs(raw.sha256.clone(), "sha256")?,
@@ -230,6 +295,7 @@ impl From<LockedPackage> for RawPackage {
             build_backend: None,
             build_requires: Vec::new(),
             build_requires_guest: Vec::new(),
+            crates: Vec::new(),
             native: p.native,
             test: p.test,
         };
@@ -257,6 +323,7 @@ impl From<LockedPackage> for RawPackage {
             raw.build_backend = Some(build.backend);
             raw.build_requires = build.tools;
             raw.build_requires_guest = build.guest_packages;
+            raw.crates = build.crates;
         }
         raw
     }
@@ -433,6 +500,11 @@ mod tests {
                             backend: "mesonpy".into(),
                             tools: vec!["cython".into()],
                             guest_packages: vec![],
+                            crates: vec![LockedCrate {
+                                name: "pyo3".into(),
+                                version: "0.29.3".into(),
+                                sha256: "1".repeat(64),
+                            }],
                         },
                     },
                     requires: vec![],
@@ -519,6 +591,45 @@ mod tests {
             let err = load(table(fields)).unwrap_err();
             assert!(err.contains(says) && err.contains("`x`"), "{fields}: {err}");
         }
+    }
+
+    #[test]
+    fn a_cargo_lock_gives_its_registry_crates() {
+        let text = r#"
+version = 4
+
+[[package]]
+name = "mine"
+version = "0.1.0"
+dependencies = ["pyo3"]
+
+[[package]]
+name = "pyo3"
+version = "0.29.3"
+source = "registry+https://example.org/index"
+checksum = "ab"
+
+[[package]]
+name = "libc"
+version = "0.2.1"
+source = "sparse+https://example.org/index/"
+checksum = "cd"
+"#;
+        let crates = cargo_lock_crates(text).unwrap();
+        let names: Vec<_> = crates
+            .iter()
+            .map(|c| format!("{} {} {}", c.name, c.version, c.sha256))
+            .collect();
+        assert_eq!(names, ["libc 0.2.1 cd", "pyo3 0.29.3 ab"]);
+        let git = text.replace(
+            "registry+https://example.org/index",
+            "git+https://example.org/x",
+        );
+        let err = cargo_lock_crates(&git).unwrap_err().to_string();
+        assert!(err.contains("`pyo3` 0.29.3 from git+"), "{err}");
+        let unchecked = text.replace("checksum = \"ab\"\n", "");
+        let err = cargo_lock_crates(&unchecked).unwrap_err().to_string();
+        assert!(err.contains("no checksum for crate `pyo3`"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,9 @@ use serde::Deserialize;
 
 /// The artifact whose version is the guest's CPython version.
 pub const CPYTHON: &str = "cpython";
+/// The prefix of the Rust toolchain's artifacts, fetched only by builds
+/// with a Rust package.
+pub const RUST_PREFIX: &str = "rust:";
 
 /// The whole pins file.
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +110,13 @@ pub enum Source {
         /// The file of it.
         file: String,
     },
+    /// A crate of the crate registry cargo uses, at the artifact's version.
+    Crate {
+        /// The crate.
+        name: String,
+        /// Its version.
+        version: String,
+    },
     /// A plain download.
     Url {
         /// Where.
@@ -133,6 +143,8 @@ struct RawSource {
     file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+    #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
+    krate: Option<String>,
 }
 
 impl From<Source> for RawSource {
@@ -145,6 +157,7 @@ impl From<Source> for RawSource {
             debian_pool: None,
             file: None,
             url: None,
+            krate: None,
         };
         match source {
             Source::Pypi { pypi } => raw.pypi = Some(pypi),
@@ -164,12 +177,16 @@ impl From<Source> for RawSource {
                 raw.file = Some(file);
             }
             Source::Url { url } => raw.url = Some(url),
+            Source::Crate { name, version } => {
+                raw.krate = Some(name);
+                raw.version = Some(version);
+            }
         }
         raw
     }
 }
 
-const SOURCE_KINDS: &str = "a source is one of { pypi = \"PROJECT\" }, { debian = \"PACKAGE\", version = \"VERSION\" }, { debian-source = \"PACKAGE\", file = \"FILE\" }, { debian-pool = \"PACKAGE\", file = \"FILE\" }, { url = \"URL\" }";
+const SOURCE_KINDS: &str = "a source is one of { pypi = \"PROJECT\" }, { debian = \"PACKAGE\", version = \"VERSION\" }, { debian-source = \"PACKAGE\", file = \"FILE\" }, { debian-pool = \"PACKAGE\", file = \"FILE\" }, { crate = \"NAME\", version = \"VERSION\" }, { url = \"URL\" }";
 
 impl TryFrom<RawSource> for Source {
     type Error = String;
@@ -184,21 +201,25 @@ impl TryFrom<RawSource> for Source {
                 raw.debian_pool,
                 raw.file,
                 raw.url,
+                raw.krate,
             ) {
-                (Some(pypi), None, None, None, None, None, None) => Source::Pypi { pypi },
-                (None, Some(debian), Some(version), None, None, None, None) => {
+                (Some(pypi), None, None, None, None, None, None, None) => Source::Pypi { pypi },
+                (None, Some(debian), Some(version), None, None, None, None, None) => {
                     Source::DebianPackage { debian, version }
                 }
-                (None, None, None, Some(debian_source), None, Some(file), None) => {
+                (None, None, None, Some(debian_source), None, Some(file), None, None) => {
                     Source::DebianSourceFile {
                         debian_source,
                         file,
                     }
                 }
-                (None, None, None, None, Some(debian_pool), Some(file), None) => {
+                (None, None, None, None, Some(debian_pool), Some(file), None, None) => {
                     Source::DebianPool { debian_pool, file }
                 }
-                (None, None, None, None, None, None, Some(url)) => Source::Url { url },
+                (None, None, None, None, None, None, Some(url), None) => Source::Url { url },
+                (None, None, Some(version), None, None, None, None, Some(name)) => {
+                    Source::Crate { name, version }
+                }
                 _ => return Err(SOURCE_KINDS.to_owned()),
             },
         )
@@ -220,6 +241,7 @@ impl std::fmt::Display for Source {
                 write!(f, "Debian's pool, {debian_pool} ({file})")
             }
             Source::Url { url } => write!(f, "{url}"),
+            Source::Crate { name, version } => write!(f, "crate {name} {version}"),
         }
     }
 }

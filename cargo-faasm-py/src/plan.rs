@@ -26,12 +26,16 @@ pub enum Backend {
     /// python with the target's sysconfig and our compilers (`CC`,
     /// `LDSHARED` …): the backend's import path, `module:object`.
     Pep517(String),
+    /// maturin: the package's Rust crate compiled for wasm32 by cargo, as
+    /// a static library, with PyO3 told the guest's configuration.
+    Maturin,
 }
 
 impl Backend {
     fn from_pep517(backend: &str, package: &str) -> Result<Self> {
         match backend {
             "mesonpy" => Ok(Backend::Meson),
+            "maturin" => Ok(Backend::Maturin),
             "" => bail!("the lock names no build backend for package `{package}`"),
             other => Ok(Backend::Pep517(other.to_owned())),
         }
@@ -79,6 +83,8 @@ pub struct Package {
     /// they need, sorted: its build gets these and no others, so that other
     /// packages' tools never change its output.
     pub build_tools: Vec<String>,
+    /// The Rust crates its build vendors (artifact names), sorted.
+    pub crates: Vec<String>,
 }
 
 impl Package {
@@ -147,6 +153,11 @@ fn add(pins: &mut Pins, name: String, artifact: Artifact) -> Result<String> {
 }
 
 impl BuildPlan {
+    /// Whether a package is built from Rust (and the Rust toolchain with it).
+    pub fn needs_rust(&self) -> bool {
+        self.packages.iter().any(|p| p.backend == Backend::Maturin)
+    }
+
     /// The plan for `resolution` of `config`; its files join `pins`.
     pub fn new(
         config: &ProjectConfig,
@@ -229,6 +240,23 @@ impl BuildPlan {
                     (PackageSource::Path(project.join(path)), build)
                 }
             };
+            let mut crates = Vec::new();
+            for c in &build.crates {
+                crates.push(add(
+                    pins,
+                    crate_artifact(&c.name, &c.version),
+                    Artifact {
+                        version: c.version.clone(),
+                        file: format!("{}-{}.crate", c.name, c.version),
+                        sha256: c.sha256.clone(),
+                        sources: vec![Source::Crate {
+                            name: c.name.clone(),
+                            version: c.version.clone(),
+                        }],
+                        hint: None,
+                    },
+                )?);
+            }
             plan.packages.push(
                 built_package(
                     locked,
@@ -237,12 +265,18 @@ impl BuildPlan {
                     specs.get(&locked.name),
                     &tools,
                     layout,
+                    crates,
                 )
                 .with_context(|| format!("package `{}`", locked.name))?,
             );
         }
         for package in &plan.packages {
             package.stage()?;
+        }
+        if !plan.needs_rust() {
+            // Nothing of Rust is fetched or built without a Rust package.
+            pins.artifact
+                .retain(|name, _| !name.starts_with(crate::pins::RUST_PREFIX));
         }
         Ok(plan)
     }
@@ -257,6 +291,7 @@ fn built_package(
     spec: Option<&&PackageSpec>,
     tools: &BTreeMap<&str, &LockedFile>,
     layout: &Layout,
+    crates: Vec<String>,
 ) -> Result<Package> {
     let backend = Backend::from_pep517(&build.backend, &locked.name)?;
     let recipe = recipe(&layout.recipes(), &locked.name)?;
@@ -298,7 +333,13 @@ fn built_package(
         c_libraries,
         build_tools: tool_closure(&build.tools, tools)
             .with_context(|| format!("the lock's build tools of `{}`", locked.name))?,
+        crates,
     })
+}
+
+/// The artifact of crate `name` `version`.
+pub fn crate_artifact(name: &str, version: &str) -> String {
+    format!("crate:{name}-{version}")
 }
 
 /// The artifact of the build tool `name`.

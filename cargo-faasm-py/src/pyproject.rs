@@ -20,6 +20,36 @@ pub struct Pyproject {
     /// `[build-system] backend-path`: directories of the source tree the
     /// backend is imported from.
     pub backend_path: Vec<String>,
+    /// `[tool.maturin]`, for a package maturin builds.
+    pub maturin: Maturin,
+}
+
+/// What `[tool.maturin]` says about the extension module and its Python
+/// files (maturin's own defaults where it says nothing).
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Maturin {
+    /// The module's dotted name; the crate's library name when absent.
+    pub module_name: Option<String>,
+    /// The crate's `Cargo.toml`, relative to the project; `Cargo.toml`
+    /// when absent.
+    pub manifest_path: Option<String>,
+    /// Cargo features to enable.
+    pub features: Vec<String>,
+    /// Whether the crate's default features are off.
+    pub no_default_features: bool,
+    /// The directory with the Python package; the project's own when
+    /// absent.
+    pub python_source: Option<String>,
+    /// `pyo3` (the default), `cffi`, `uniffi` or `bin`.
+    pub bindings: Option<String>,
+}
+
+impl Maturin {
+    /// The crate's manifest, relative to the project.
+    pub fn manifest(&self) -> &str {
+        self.manifest_path.as_deref().unwrap_or("Cargo.toml")
+    }
 }
 
 impl Pyproject {
@@ -31,7 +61,10 @@ impl Pyproject {
     pub fn unsupported(&self) -> Option<String> {
         let backend = self.build_backend.split(':').next().unwrap_or_default();
         let by_backend = match backend {
-            "maturin" => Some("the build backend maturin (Rust extension modules)"),
+            "maturin" => match self.maturin.bindings.as_deref() {
+                None | Some("pyo3" | "pyo3-ffi") => None,
+                Some(_) => Some("maturin bindings other than PyO3 (a library loaded at run time)"),
+            },
             "scikit_build_core.build" | "scikit_build_core.setuptools.build_meta" => {
                 Some("the build backend scikit-build-core (CMake)")
             }
@@ -102,6 +135,13 @@ pub fn parse_pyproject(text: Option<&str>) -> Result<Pyproject> {
             .and_then(|n| n.as_str())
             .map(String::from),
         backend_path: strings(build.and_then(|b| b.get("backend-path"))).unwrap_or_default(),
+        maturin: match value.get("tool").and_then(|t| t.get("maturin")) {
+            Some(table) => table
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| anyhow::anyhow!("[tool.maturin]: {}", e.message()))?,
+            None => Maturin::default(),
+        },
     })
 }
 
@@ -117,7 +157,10 @@ mod tests {
             ..Pyproject::default()
         };
         let why = |p: Pyproject| p.unsupported().unwrap_or_default();
-        assert!(why(build("maturin", &["maturin>=1,<2"])).contains("maturin (Rust"));
+        assert_eq!(build("maturin", &["maturin>=1,<2"]).unsupported(), None);
+        let mut cffi = build("maturin", &["maturin>=1,<2"]);
+        cffi.maturin.bindings = Some("cffi".into());
+        assert!(why(cffi).contains("other than PyO3"));
         assert!(why(build("scikit_build_core.build", &[])).contains("CMake"));
         let rust = why(build(
             "setuptools.build_meta",
@@ -160,5 +203,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(in_tree.backend_path, ["_build"]);
+        let rust = parse_pyproject(Some(
+            "[build-system]\nbuild-backend = \"maturin\"\n[tool.maturin]\nmodule-name = \"a._a\"\npython-source = \"python\"\nfeatures = [\"pyo3/extension-module\"]\ninclude = []\n",
+        ))
+        .unwrap();
+        assert_eq!(rust.maturin.module_name.as_deref(), Some("a._a"));
+        assert_eq!(rust.maturin.python_source.as_deref(), Some("python"));
+        assert_eq!(rust.maturin.features, ["pyo3/extension-module"]);
+        assert_eq!(rust.maturin.manifest(), "Cargo.toml");
+        let bad = parse_pyproject(Some("[tool.maturin]\nfeatures = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("[tool.maturin]"), "{bad}");
     }
 }

@@ -17,6 +17,9 @@ pub enum StageId {
     CxxRuntime,
     /// The native build python.
     HostPython,
+    /// rustc with an unwinding wasm32 standard library (only for builds
+    /// with Rust packages).
+    RustToolchain,
     /// zlib for wasm32.
     Zlib,
     /// bzip2 for wasm32.
@@ -50,11 +53,12 @@ pub enum StageId {
 impl StageId {
     /// The built-in stages, in pipeline order (packages go between
     /// `cpython` and `link`).
-    pub const BUILTIN: [StageId; 16] = [
+    pub const BUILTIN: [StageId; 17] = [
         StageId::Fetch,
         StageId::Toolchain,
         StageId::CxxRuntime,
         StageId::HostPython,
+        StageId::RustToolchain,
         StageId::Zlib,
         StageId::Bzip2,
         StageId::Xz,
@@ -76,6 +80,7 @@ impl StageId {
             StageId::Toolchain => "toolchain",
             StageId::CxxRuntime => "cxx-runtime",
             StageId::HostPython => "host-python",
+            StageId::RustToolchain => "rust-toolchain",
             StageId::Zlib => "zlib",
             StageId::Bzip2 => "bzip2",
             StageId::Xz => "xz",

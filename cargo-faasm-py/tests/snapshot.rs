@@ -97,8 +97,10 @@ fn each_run_of_one_snapshot_is_its_own() {
 fn nothing_of_the_snapshotting_process_is_left() {
     let layout = common::built();
     // A module, imported while snapshotting, that keeps a file object and a
-    // raw descriptor open, from a directory on that process's PYTHONPATH.
+    // raw descriptor open, from a directory on that process's PYTHONPATH;
+    // and a second module, as `preimport` lists several.
     let leak = tempfile::tempdir().unwrap();
+    std::fs::write(leak.path().join("second.py"), "").unwrap();
     std::fs::write(leak.path().join("data.txt"), "secret").unwrap();
     std::fs::write(
         leak.path().join("leaky.py"),
@@ -116,7 +118,7 @@ fn nothing_of_the_snapshotting_process_is_left() {
         &wasm,
         &layout.runtime(),
         &common::guest(),
-        &["leaky".to_owned()],
+        &["leaky".to_owned(), "second".to_owned()],
         base,
     )
     .expect("snapshot");
@@ -132,7 +134,7 @@ try:
     fd = "open"
 except OSError:
     fd = "closed"
-print(leaky.f.closed, fd, "/leak" in sys.path, os.path.exists("/leak"))
+print(leaky.f.closed, fd, "/leak" in sys.path, os.path.exists("/leak"), "second" in sys.modules)
 "#;
     let out = python
         .run(PythonRun::new(["-c", code], scratch.path()))
@@ -143,7 +145,7 @@ print(leaky.f.closed, fd, "/leak" in sys.path, os.path.exists("/leak"))
         "{}",
         common::text(&out.stderr)
     );
-    assert_eq!(common::text(&out.stdout), "True closed False False\n");
+    assert_eq!(common::text(&out.stdout), "True closed False False True\n");
 }
 
 #[test]

@@ -124,13 +124,14 @@ static PyObject *snapshot_helpers;
 static const char SNAPSHOT_PY[] =
     "import sys\n"
     "def prepare(imports, search_paths, pythonpath):\n"
-    "    import gc, importlib, io, os\n"
+    "    import _io, gc, importlib, os\n"
     "    for name in imports:\n"
-    "        importlib.import_module(name)\n"
+    "        if name:\n"
+    "            importlib.import_module(name)\n"
     "    # Files this process opened are not the run's: close them (stdio\n"
     "    # stays). Objects without a file descriptor (StringIO) stay open.\n"
     "    for obj in gc.get_objects():\n"
-    "        if isinstance(obj, io.IOBase) and not obj.closed:\n"
+    "        if isinstance(obj, _io._IOBase) and not obj.closed:\n"
     "            try:\n"
     "                fd = obj.fileno()\n"
     "            except Exception:\n"
@@ -169,13 +170,16 @@ static const char SNAPSHOT_PY[] =
     "    atexit._run_exitfuncs()\n"
     "    # Then files the run left open, closed as deallocating them would\n"
     "    # (stdio stays; the snapshot's own objects are frozen and not listed).\n"
-    "    import gc, io\n"
+    "    import gc, _io\n"
     "    std = {id(getattr(sys, n, None)) for n in\n"
     "           ('stdin', 'stdout', 'stderr', '__stdin__', '__stdout__', '__stderr__')}\n"
-    "    files = [o for o in gc.get_objects() if isinstance(o, io.IOBase) and id(o) not in std]\n"
+    "    # _io's base classes, not io's ABCs: every file object derives from them,\n"
+    "    # and an ABC's check can walk its whole subclass tree when its cache\n"
+    "    # is stale, which cost each run of a snapshot with pandas 4.7 M operators.\n"
+    "    files = [o for o in gc.get_objects() if isinstance(o, _io._IOBase) and id(o) not in std]\n"
     "    # Wrappers before what they wrap: closing a raw file first would drop\n"
     "    # its buffered writer's data (a buffer over a closed raw file skips it).\n"
-    "    layer = lambda o: 0 if isinstance(o, io.TextIOBase) else 1 if isinstance(o, io.BufferedIOBase) else 2\n"
+    "    layer = lambda o: 0 if isinstance(o, _io._TextIOBase) else 1 if isinstance(o, _io._BufferedIOBase) else 2\n"
     "    for obj in sorted(files, key=layer):\n"
     "        try:\n"
     "            if not obj.closed:\n"
@@ -330,7 +334,10 @@ __attribute__((export_name("wizer-initialize"))) void faasm_py_wizer_initialize(
 
     const char *list = getenv("FAASM_PY_SNAPSHOT_IMPORTS");
     PyObject *imports = PyUnicode_FromString(list == NULL ? "" : list);
-    PyObject *names = imports == NULL ? NULL : PyUnicode_Split(imports, NULL, -1);
+    PyObject *comma = PyUnicode_FromString(",");
+    PyObject *names =
+        imports == NULL || comma == NULL ? NULL : PyUnicode_Split(imports, comma, -1);
+    Py_XDECREF(comma);
     Py_XDECREF(imports);
     if (names == NULL) {
         die("cannot read FAASM_PY_SNAPSHOT_IMPORTS");

@@ -33,8 +33,18 @@ use crate::{cargo, check, workspace_root};
 
 pub mod load;
 
-/// The start-up cases, as `python -c` code.
-const STARTUP: &[(&str, &str)] = &[("-c pass", "pass"), ("import numpy", "import numpy")];
+/// The start-up cases, as names and `python -c` code: `-c pass`, then an
+/// import of each module the configuration's snapshot preimports (numpy by
+/// default; pandas and the scientific stack where a project lists them),
+/// which should cost about as much as `-c pass` from the snapshot.
+fn startup_cases(layout: &Layout) -> Result<Vec<(String, String)>> {
+    let mut cases = vec![("-c pass".to_owned(), "pass".to_owned())];
+    for module in &layout.config()?.preimport {
+        let code = format!("import {module}");
+        cases.push((code.clone(), code));
+    }
+    Ok(cases)
+}
 
 /// Options of `cargo xtask bench`.
 pub struct Options {
@@ -88,15 +98,21 @@ pub fn bench(options: &Options) -> Result<()> {
         "case", "wasm", "native", "ratio"
     );
 
-    whole_process_startup(&faasm_py, &native, runs)?;
-    warm_startup(&layout, &native, runs)?;
+    let startup = startup_cases(&layout)?;
+    whole_process_startup(&faasm_py, &native, &startup, runs)?;
+    warm_startup(&layout, &native, &startup, runs)?;
     compute(&faasm_py, &native, runs)
 }
 
 /// Start-up, as a user sees it: `cargo faasm-py run` (snapshot and plain)
 /// against the native python, whole processes.
-fn whole_process_startup(faasm_py: &Path, native: &Path, runs: usize) -> Result<()> {
-    for (name, code) in STARTUP {
+fn whole_process_startup(
+    faasm_py: &Path,
+    native: &Path,
+    cases: &[(String, String)],
+    runs: usize,
+) -> Result<()> {
+    for (name, code) in cases {
         for (what, extra) in [("snapshot", None), ("plain", Some("--no-snapshot"))] {
             let mut w = Vec::new();
             let mut n = Vec::new();
@@ -117,7 +133,12 @@ fn whole_process_startup(faasm_py: &Path, native: &Path, runs: usize) -> Result<
 /// Start-up, as an embedder sees it: the same runs through a warm
 /// harness::Python (snapshot and plain), against whole native processes.
 /// As `run` without --timeout: no deadlines, no epoch checks.
-fn warm_startup(layout: &Layout, native: &Path, runs: usize) -> Result<()> {
+fn warm_startup(
+    layout: &Layout,
+    native: &Path,
+    cases: &[(String, String)],
+    runs: usize,
+) -> Result<()> {
     let warm = snapshot_and_plain(
         layout,
         harness::EngineOptions {
@@ -125,7 +146,7 @@ fn warm_startup(layout: &Layout, native: &Path, runs: usize) -> Result<()> {
             ..harness::EngineOptions::default()
         },
     )?;
-    for (name, code) in STARTUP {
+    for (name, code) in cases {
         for (what, python) in &warm {
             let mut w = Vec::new();
             let mut n = Vec::new();
@@ -183,9 +204,9 @@ fn operations(layout: &Layout) -> Result<()> {
     println!("{:<44} {:>16}", "case", "operators");
     let dir = tempfile::tempdir()?;
     let scratch = dir.path();
-    for (name, code) in STARTUP {
+    for (name, code) in startup_cases(layout)? {
         for (what, python) in &pythons {
-            let ops = counted(python, scratch, &["-c", code])?.0;
+            let ops = counted(python, scratch, &["-c", &code])?.0;
             println!("{:<44} {ops:>16}", format!("{name} ({what})"));
         }
     }

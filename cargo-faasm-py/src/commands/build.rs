@@ -61,7 +61,7 @@ pub fn build_inputs<T>(
     then: impl FnOnce(&Context) -> Result<T>,
 ) -> Result<T> {
     let cx = context(layout, inputs, global)?;
-    let stages = crate::stages::all(&inputs.plan)?;
+    let stages = crate::stages::all(&inputs.plan, &inputs.pins)?;
     let plan = pipeline::plan(&stages, target)?;
     let _lock = pipeline::lock_builds(layout, ui)?;
     pipeline::run(&cx, &plan, ui)?;

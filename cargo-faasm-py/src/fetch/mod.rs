@@ -6,6 +6,7 @@
 //! a file changed since (truncated, overwritten) is hashed again, and one
 //! that no longer matches its pin is deleted and fetched anew.
 
+mod crates;
 mod debian;
 pub mod pypi;
 pub mod url;
@@ -144,6 +145,13 @@ impl<'a> Fetcher<'a> {
         match source {
             Source::Pypi { pypi } => pypi::download(pypi, &artifact.file, staging, log),
             Source::Url { url } => url::download(url, &staging.join(&artifact.file), log),
+            Source::Crate { name, version } => crates::download(
+                name,
+                version,
+                &artifact.sha256,
+                &staging.join(&artifact.file),
+                log,
+            ),
             Source::DebianPackage { debian, version } => {
                 let apt = debian::Apt::prepare(self.layout, &self.pins.debian.suite, log)?;
                 apt.download(debian, version, staging, log)

@@ -42,6 +42,53 @@ fn backend_tools(backend: &str) -> &'static [&'static str] {
     }
 }
 
+/// The host tools a build runs: what the package asks for and what our
+/// backend adds. A maturin package's build runs cargo, not maturin or
+/// anything else from the index.
+fn build_tools(pyproject: &Pyproject) -> Vec<String> {
+    if pyproject.build_backend == "maturin" {
+        return Vec::new();
+    }
+    let mut tools = pyproject.build_requires.clone();
+    tools.extend(
+        backend_tools(&pyproject.build_backend)
+            .iter()
+            .map(|t| t.to_string()),
+    );
+    tools
+}
+
+/// The crates a maturin package's build compiles: its `Cargo.lock`'s.
+fn rust_crates(
+    pyproject: &Pyproject,
+    cargo_lock: Option<&str>,
+    what: &str,
+) -> Result<Vec<crate::lock::LockedCrate>> {
+    if pyproject.build_backend != "maturin" {
+        return Ok(Vec::new());
+    }
+    let Some(text) = cargo_lock else {
+        bail!(
+            "{what} builds with maturin but has no Cargo.lock beside {} or above it: its crates cannot be pinned",
+            pyproject.maturin.manifest()
+        );
+    };
+    crate::lock::cargo_lock_crates(text).with_context(|| format!("{what}: Cargo.lock"))
+}
+
+/// Where a maturin project's `Cargo.lock` may be, relative to the project,
+/// nearest first: beside its manifest, then in each directory above.
+fn cargo_lock_candidates(pyproject: &Pyproject) -> Vec<String> {
+    let manifest = Path::new(pyproject.maturin.manifest());
+    let mut dirs: Vec<&Path> = manifest.ancestors().skip(1).collect();
+    if dirs.is_empty() {
+        dirs.push(Path::new(""));
+    }
+    dirs.iter()
+        .map(|d| d.join("Cargo.lock").to_string_lossy().into_owned())
+        .collect()
+}
+
 /// A package whose build cannot make wasm32 modules (Rust, CMake) stops
 /// the lock, naming it, its version and who asked for it.
 fn refuse_unsupported(name: &str, version: &str, from: &str, pyproject: &Pyproject) -> Result<()> {
@@ -385,8 +432,9 @@ impl<'i> Resolver<'i> {
                 return Ok((package, deps));
             }
             if let Some(sdist) = sdist {
-                let (pkg_info, pyproject) = self.sdist_metadata(&sdist, log)?;
+                let (pkg_info, pyproject, cargo_lock) = self.sdist_metadata(&sdist, log)?;
                 refuse_unsupported(&want.name, &version.to_string(), &want.from, &pyproject)?;
+                let crates = rust_crates(&pyproject, cargo_lock.as_deref(), &sdist.filename)?;
                 let mut requires = metadata_values(&pkg_info, "Requires-Dist");
                 if requires.is_empty()
                     && let Some(deps) = &pyproject.dependencies
@@ -394,12 +442,7 @@ impl<'i> Resolver<'i> {
                     requires = deps.clone();
                 }
                 let deps = applicable(&requires, &self.guest_env, &want.extras, &want.name)?;
-                let mut build = pyproject.build_requires.clone();
-                build.extend(
-                    backend_tools(&pyproject.build_backend)
-                        .iter()
-                        .map(|t| t.to_string()),
-                );
+                let build = build_tools(&pyproject);
                 let package = LockedPackage {
                     name: want.name.clone(),
                     version: version.to_string(),
@@ -410,6 +453,7 @@ impl<'i> Resolver<'i> {
                             backend: pyproject.build_backend.clone(),
                             tools: build,
                             guest_packages: vec![],
+                            crates,
                         },
                     },
                     requires: deps.iter().map(|d| d.0.clone()).collect(),
@@ -444,18 +488,21 @@ impl<'i> Resolver<'i> {
         let pyproject = parse_pyproject(text.as_deref())
             .with_context(|| format!("package `{}` at {}", want.name, dir.display()))?;
         refuse_unsupported(&want.name, "from a path", &want.from, &pyproject)?;
+        let cargo_lock = cargo_lock_candidates(&pyproject)
+            .iter()
+            .find_map(|rel| fs_err::read_to_string(dir.join(rel)).ok());
+        let crates = rust_crates(
+            &pyproject,
+            cargo_lock.as_deref(),
+            &format!("package `{}` at {}", want.name, dir.display()),
+        )?;
         let deps = applicable(
             pyproject.dependencies.as_deref().unwrap_or_default(),
             &self.guest_env,
             &want.extras,
             &want.name,
         )?;
-        let mut build = pyproject.build_requires.clone();
-        build.extend(
-            backend_tools(&pyproject.build_backend)
-                .iter()
-                .map(|t| t.to_string()),
-        );
+        let build = build_tools(&pyproject);
         Ok((
             LockedPackage {
                 name: want.name.clone(),
@@ -466,6 +513,7 @@ impl<'i> Resolver<'i> {
                         backend: pyproject.build_backend.clone(),
                         tools: build,
                         guest_packages: vec![],
+                        crates,
                     },
                 },
                 requires: deps.iter().map(|d| d.0.clone()).collect(),
@@ -637,7 +685,13 @@ impl<'i> Resolver<'i> {
 
     /// An sdist's `PKG-INFO` and `pyproject.toml`; the sdist is kept in the
     /// download cache, verified, for the build to use.
-    fn sdist_metadata(&mut self, sdist: &IndexFile, log: &mut Log) -> Result<(String, Pyproject)> {
+    /// An sdist's `PKG-INFO`, `pyproject.toml` and, for a maturin
+    /// package, its `Cargo.lock`.
+    fn sdist_metadata(
+        &mut self,
+        sdist: &IndexFile,
+        log: &mut Log,
+    ) -> Result<(String, Pyproject, Option<String>)> {
         let dest = self.downloads.join(&sdist.filename);
         if !dest.is_file() || crate::digest::sha256_file(&dest)? != sdist.sha256 {
             fs_err::create_dir_all(self.downloads)?;
@@ -677,7 +731,29 @@ impl<'i> Resolver<'i> {
         let pkg_info = read("PKG-INFO").unwrap_or_default();
         let pyproject = parse_pyproject(read("pyproject.toml").as_deref())
             .with_context(|| sdist.filename.clone())?;
-        Ok((pkg_info, pyproject))
+        let mut cargo_lock = None;
+        if pyproject.build_backend == "maturin" {
+            let root = listing
+                .lines()
+                .next()
+                .and_then(|l| l.split('/').next())
+                .unwrap_or_default();
+            let wanted: Vec<String> = cargo_lock_candidates(&pyproject)
+                .iter()
+                .map(|rel| format!("{root}/{rel}"))
+                .collect();
+            if let Some(found) = wanted.iter().find(|w| listing.lines().any(|l| l == *w)) {
+                Cmd::new("tar")
+                    .arg("-xf")
+                    .arg(&dest)
+                    .arg("-C")
+                    .arg(dir.path())
+                    .arg(found)
+                    .run(log)?;
+                cargo_lock = Some(fs_err::read_to_string(dir.path().join(found))?);
+            }
+        }
+        Ok((pkg_info, pyproject, cargo_lock))
     }
 }
 

@@ -12,6 +12,7 @@ mod absent;
 mod cross;
 mod flow;
 mod manifest;
+mod maturin;
 mod meson;
 mod modules;
 mod pep517;
@@ -88,8 +89,20 @@ impl Stage for PackageStage {
         // are the guest stages', read as dependencies).
         .pins(p.guest_build_deps.iter().map(|d| cross::native_artifact(d)))
         .pins(&p.build_tools)
+        .pins(&p.crates)
         .shims(&p.shims)
         .guest();
+        // Only a Rust package reads the Rust backend and toolchain, so
+        // changing them rebuilds no other package.
+        let contract = match p.backend {
+            Backend::Maturin => contract
+                .recipe([
+                    include_str!("maturin.rs"),
+                    include_str!("../rust_toolchain.rs"),
+                ])
+                .stage(StageId::RustToolchain),
+            _ => contract,
+        };
         let contract = p
             .patches
             .iter()
@@ -120,6 +133,7 @@ impl Stage for PackageStage {
             Backend::Pep517(backend) => {
                 flow::build(cx, &pep517::Pep517(backend), &self.package, &src, out, log)
             }
+            Backend::Maturin => flow::build(cx, &maturin::Maturin, &self.package, &src, out, log),
         }
     }
 }
