@@ -394,8 +394,6 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// The script reads its configuration by key; every key it reads must
-    /// be a field this side writes, and every field must be read.
     #[test]
     fn console_scripts_are_read_from_their_section_only() {
         let text = "[console_scripts]\nf2py = numpy.f2py.f2py2e:main\nnumpy-config = numpy._configtool:main [extra]\n\n[gui_scripts]\nx = y:z\n";
@@ -411,6 +409,8 @@ mod tests {
         );
     }
 
+    /// The script reads its configuration by key; every key it reads must
+    /// be a field this side writes, and every field must be read.
     #[test]
     fn the_script_reads_exactly_the_configuration_written() {
         let p = Path::new("/p");
