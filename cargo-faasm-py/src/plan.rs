@@ -70,6 +70,9 @@ pub struct Package {
     pub env: BTreeMap<String, String>,
     /// C files of `third-party/shims/` linked in with it.
     pub shims: Vec<String>,
+    /// Modules of it the build leaves out on purpose, each with the reason
+    /// an import of it gives (`scipy.odr`: Fortran).
+    pub absent_modules: BTreeMap<String, String>,
     /// Patch files, applied in order.
     pub patches: Vec<PathBuf>,
     /// The stages of the C libraries it is built against: its recipe's
@@ -101,6 +104,9 @@ struct Recipe {
     env: BTreeMap<String, String>,
     #[serde(default)]
     shims: Vec<String>,
+    /// Dotted module name → why this build leaves it out.
+    #[serde(default)]
+    absent_modules: BTreeMap<String, String>,
     /// Built-in C library stages it is built against (`openblas`).
     #[serde(default)]
     c_libraries: Vec<String>,
@@ -322,6 +328,7 @@ fn built_package(
         meson_options,
         env,
         shims: recipe.shims,
+        absent_modules: recipe.absent_modules,
         patches,
         c_libraries,
         build_tools: tool_closure(&build.tools, tools)

@@ -23,3 +23,12 @@ int pthread_mutex_consistent(pthread_mutex_t *mutex) {
     (void)mutex;
     return 0;
 }
+
+/* No fork on WASI, so the handlers never run (ducc0, in SciPy's FFT,
+   registers some to reset its thread pool in a child). */
+int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    (void)prepare;
+    (void)parent;
+    (void)child;
+    return 0;
+}

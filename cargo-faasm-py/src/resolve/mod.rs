@@ -536,8 +536,25 @@ impl<'i> Resolver<'i> {
             .map(|(_, f)| f.clone())
     }
 
-    /// Host tools (wheels only) and their dependencies.
+    /// Host tools (wheels only) and their dependencies. A tool several
+    /// builds ask for directly gets the newest version that fits all of
+    /// them (SciPy's Cython `<3.3` and numpy's `>=3.0.6`), not the newest
+    /// that fits whichever asked first.
     fn host_tools(&mut self, wanted: Vec<ToolWanted>, log: &mut Log) -> Result<Vec<LockedFile>> {
+        let mut asked: BTreeMap<String, Vec<(VersionSpecifiers, String)>> = BTreeMap::new();
+        for (name, specifiers, _, from) in &wanted {
+            if let Some(spec) = specifiers {
+                asked
+                    .entry(name.clone())
+                    .or_default()
+                    .push((spec.clone(), from.clone()));
+            }
+        }
+        let fits_all = |name: &str, version: &Version| {
+            asked
+                .get(name)
+                .is_none_or(|all| all.iter().all(|(spec, _)| spec.contains(version)))
+        };
         let mut queue: VecDeque<_> = wanted.into();
         let mut chosen: BTreeMap<String, LockedFile> = BTreeMap::new();
         // Each chosen tool's metadata and the extras asked of it so far: a
@@ -582,6 +599,7 @@ impl<'i> Resolver<'i> {
             for (version, files) in by_version(&files) {
                 if (version.any_prerelease() && !pre)
                     || specifiers.as_ref().is_some_and(|s| !s.contains(&version))
+                    || !fits_all(&name, &version)
                 {
                     continue;
                 }
@@ -595,6 +613,18 @@ impl<'i> Resolver<'i> {
                 }
             }
             let Some((version, wheel)) = found else {
+                let all = asked.get(&name).map(Vec::as_slice).unwrap_or_default();
+                if all.len() > 1 {
+                    let each: Vec<String> = all
+                        .iter()
+                        .map(|(spec, from)| format!("{from} needs {spec}"))
+                        .collect();
+                    bail!(
+                        "no version of `{name}` with a wheel for the host's CPython {} fits every build that asks for it: {}",
+                        self.python_full,
+                        each.join(", ")
+                    );
+                }
                 bail!(
                     "no version of `{name}`{} has a wheel for the host's CPython {} (asked for by {from})",
                     specifiers

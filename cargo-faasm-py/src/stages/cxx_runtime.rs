@@ -5,8 +5,9 @@
 //! The sources are LLVM's, as the pinned zig wheel carries them
 //! (`ziglang/lib/{libcxx,libcxxabi,libunwind}`: the same LLVM release as
 //! zig's clang); the installed headers are Debian's LLVM wasm32 libc++
-//! headers of that release, with their `__config_site` (no filesystem)
-//! changed in one respect: threads on, over pthreads. wasi-libc's
+//! headers of that release, with their `__config_site` changed in two
+//! respects: threads on, over pthreads, and the filesystem library on
+//! (`<fstream>` needs it: HiGHS in SciPy reads its files so). wasi-libc's
 //! single-threaded pthreads (with its thread emulation, so that
 //! `pthread_create` is declared; CPython's stub fails it with `EAGAIN`) give
 //! `std::mutex` and friends working single-threaded, and `std::thread` a
@@ -41,8 +42,9 @@ const HEADERS_IN_DEB: &str = "include/wasm32-wasi/c++/v1";
 /// `<pthread.h>`, which declares `pthread_create` only with wasi-libc's
 /// thread emulation asked for.
 pub const THREADS: &str = "-D_WASI_EMULATED_PTHREAD";
-/// `__config_site` lines changed from Debian's: threads on, over pthreads.
-const CONFIG_THREADS: &[(&str, &str)] = &[
+/// `__config_site` lines changed from Debian's: threads on, over pthreads;
+/// the filesystem library (and with it `<fstream>`) on.
+const CONFIG_CHANGES: &[(&str, &str)] = &[
     (
         "#define _LIBCPP_HAS_THREADS 0",
         "#define _LIBCPP_HAS_THREADS 1",
@@ -51,9 +53,19 @@ const CONFIG_THREADS: &[(&str, &str)] = &[
         "#define _LIBCPP_HAS_THREAD_API_PTHREAD 0",
         "#define _LIBCPP_HAS_THREAD_API_PTHREAD 1",
     ),
+    (
+        "#define _LIBCPP_HAS_FILESYSTEM 0",
+        "#define _LIBCPP_HAS_FILESYSTEM 1",
+    ),
 ];
 
-/// libc++'s sources for this configuration (threads on, filesystem off,
+/// Force-included into libc++'s sources: `operations.cpp` calls
+/// `copy_file_range` on every musl, which wasi-libc lacks; failing with
+/// ENOSYS sends `std::filesystem::copy_file` to its `<fstream>` copy, as
+/// on a kernel without the call.
+const NO_COPY_FILE_RANGE: &str = "#include <errno.h>\n#include <sys/types.h>\nstatic inline ssize_t copy_file_range(int, off_t *, int, off_t *, size_t, unsigned) { errno = ENOSYS; return -1; }\n";
+
+/// libc++'s sources for this configuration (threads on, filesystem on,
 /// random_device and localization on; `operator new` comes from
 /// libc++abi): relative to `libcxx/src`.
 const LIBCXX_SOURCES: &[&str] = &[
@@ -75,8 +87,11 @@ const LIBCXX_SOURCES: &[&str] = &[
     "error_category.cpp",
     "exception.cpp",
     "expected.cpp",
+    "filesystem/directory_entry.cpp",
+    "filesystem/directory_iterator.cpp",
     "filesystem/filesystem_clock.cpp",
     "filesystem/filesystem_error.cpp",
+    "filesystem/operations.cpp",
     "filesystem/path.cpp",
     "functional.cpp",
     "hash.cpp",
@@ -138,8 +153,10 @@ const CPP_EXCEPTION_TAG: &str =
 
 /// A C++ program the stage compiles and links as its last step: throw,
 /// catch by base type, a destructor on the way; a mutex and a thread that
-/// cannot start.
-const SMOKE_TEST: &str = r#"#include <mutex>
+/// cannot start; a file stream and a filesystem query.
+const SMOKE_TEST: &str = r#"#include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -152,6 +169,8 @@ int main() {
     try { thrower(&n); } catch (const std::logic_error &) { n += 10; }
     std::lock_guard<std::recursive_mutex> guard(lock);
     try { std::thread([] {}).join(); } catch (const std::system_error &) { n += 100; }
+    std::ofstream("smoke.txt") << n;
+    if (std::filesystem::exists("smoke.txt")) n += 1000;
     return n;
 }
 "#;
@@ -246,7 +265,7 @@ fn install_headers(cx: &StageContext, llvm: &Path, out: &Path, log: &mut Log) ->
         &headers,
     )?;
     fs::remove_dir_all(&debs)?;
-    enable_threads(&headers.join("__config_site"))?;
+    configure(&headers.join("__config_site"))?;
     // cxxabi.h comes with libc++abi's sources (Debian ships it in another
     // package, byte-identical).
     for header in ["cxxabi.h", "__cxxabi_config.h"] {
@@ -337,6 +356,8 @@ fn compile_libraries(
     abi.append(&mut unwind);
 
     log.step("libc++");
+    let no_copy_file_range = objects.join("no_copy_file_range.h");
+    fs::write(&no_copy_file_range, NO_COPY_FILE_RANGE)?;
     let mut cxx_flags = cxx_base;
     cxx_flags.extend([
         "-fvisibility=hidden".into(),
@@ -349,6 +370,8 @@ fn compile_libraries(
         // charconv parses floats with LLVM libc's shared code.
         include("libcxx/libc"),
         "-DLIBC_NAMESPACE=__llvm_libc_common_utils".into(),
+        "-include".into(),
+        no_copy_file_range.display().to_string(),
     ]);
     let cxx = tc.compile(
         LIBCXX_SOURCES
@@ -362,11 +385,12 @@ fn compile_libraries(
     Ok((abi, cxx))
 }
 
-/// Turns Debian's single-threaded `__config_site` into one with threads
-/// over pthreads ([`CONFIG_THREADS`]).
-fn enable_threads(config_site: &Path) -> Result<()> {
+/// Turns Debian's single-threaded `__config_site` without a filesystem
+/// library into one with threads over pthreads and the filesystem library
+/// ([`CONFIG_CHANGES`]).
+fn configure(config_site: &Path) -> Result<()> {
     let mut text = fs::read_to_string(config_site)?;
-    for (from, to) in CONFIG_THREADS {
+    for (from, to) in CONFIG_CHANGES {
         if !text.contains(from) {
             bail!(
                 "{} has no `{from}`: not the configuration this recipe knows",

@@ -29,14 +29,22 @@ const LINK_FLAGS: &[&str] = &["-Wl,--strip-debug", "-Wl,-Map=python.map"];
 /// Shims (in `third-party/shims`) that are part of the program itself,
 /// linked as objects ahead of every library so that they replace what the
 /// libraries define: the loader that lets ctypes open the program, the
-/// entry point that starts CPython or resumes a snapshot of it, and the
-/// pthread functions CPython's stubs leave out.
-const PROGRAM_SHIMS: &[&str] = &["dlfcn-program.c", "python-main.c", "pthread-stubs.c"];
+/// entry point that starts CPython or resumes a snapshot of it, the
+/// pthread functions CPython's stubs leave out, and the registration of
+/// C++ thread-locals' destructors.
+const PROGRAM_SHIMS: &[&str] = &[
+    "dlfcn-program.c",
+    "python-main.c",
+    "pthread-stubs.c",
+    "thread-atexit.c",
+];
 /// The program's `main`, in C++: it reports uncaught C++ exceptions.
 const PROGRAM_MAIN: &str = "main-uncaught-exceptions.cpp";
 /// wasi-libc leaves long double out of printf/scanf unless asked; numpy
-/// parses and prints `np.longdouble` (otherwise `strtold` aborts).
-const EXTRA_LIBS: &[&str] = &["-lc-printscan-long-double"];
+/// parses and prints `np.longdouble` (otherwise `strtold` aborts). Its
+/// `setjmp`/`longjmp` runtime, for packages' C that calls them (compiled
+/// for it by the package stages); an archive, so only what is used.
+const EXTRA_LIBS: &[&str] = &["-lc-printscan-long-double", "-lsetjmp"];
 
 /// The `link` stage.
 pub struct Link {
@@ -54,7 +62,8 @@ impl Link {
 }
 
 /// Routes each package module's calls whose declared result differs from
-/// the one definition among `archives` through an adapter
+/// the one definition among `archives`, or that pass trailing arguments it
+/// does not take, through an adapter
 /// ([`crate::adapters`]): the modules that have such calls are rewritten
 /// into `out/adapted/` (original archive → rewritten one), and the
 /// adapters' C source is written, if there are any.
@@ -120,6 +129,67 @@ fn adapt_results(
         tc.archive(&archive, &[file], log)?;
         adapted.insert(row.archive.clone(), archive);
         all.extend(needed.into_values());
+    }
+    // The C libraries' members call one another too: OpenBLAS's C LAPACK
+    // declares `void` routines that OpenBLAS itself defines returning
+    // `int` (`dgels` calls `dtrtrs_`, `dlaed1` calls `dlaed3_`). Their
+    // members that need adapters are replaced in a copy of the archive.
+    let modules: std::collections::BTreeSet<&Path> = manifests
+        .iter()
+        .flat_map(|m| &m.modules)
+        .map(|row| row.archive.as_path())
+        .collect();
+    let libraries: std::collections::BTreeSet<&Path> = manifests
+        .iter()
+        .flat_map(|m| m.archives())
+        .filter(|a| !modules.contains(a))
+        .collect();
+    for (n, library) in libraries.into_iter().enumerate() {
+        let bytes = fs::read(library)?;
+        let members = symbols::archive_members(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e:#}", library.display()))?;
+        let member_dir = dir.join(format!("lib{n}"));
+        let mut rewritten = Vec::new();
+        for (member, data) in &members {
+            let Some(data) = data.filter(|d| !symbols::is_bitcode(d)) else {
+                continue;
+            };
+            let found = adapters::function_symbols(data)
+                .map_err(|e| anyhow::anyhow!("{}({member}): {e:#}", library.display()))?;
+            let needed = adapters::adapters(&found.undefined, &definitions);
+            if needed.is_empty() {
+                continue;
+            }
+            for adapter in needed.values() {
+                log.note(&format!(
+                    "{}({member}): calls `{}` as {}, which is {}: through `{}`",
+                    library.display(),
+                    adapter.callee,
+                    adapter.caller_type,
+                    adapter.callee_type,
+                    adapter.name
+                ));
+            }
+            let renames = needed.iter().map(|(i, a)| (*i, a.name.clone())).collect();
+            let (object, _) = crate::namespace::rename_undefined_functions(data, &renames)?;
+            fs::create_dir_all(&member_dir)?;
+            let file = member_dir.join(member);
+            fs::write(&file, object)?;
+            rewritten.push(file);
+            all.extend(needed.into_values());
+        }
+        if rewritten.is_empty() {
+            continue;
+        }
+        let copy = member_dir.join(library.file_name().unwrap_or_default());
+        fs::copy(library, &copy)?;
+        // `r` replaces the members of the same names.
+        Cmd::new(tc.tool("llvm-ar"))
+            .arg("r")
+            .arg(&copy)
+            .args(&rewritten)
+            .run(log)?;
+        adapted.insert(library.to_owned(), copy);
     }
     if all.is_empty() {
         return Ok((adapted, None));
@@ -190,7 +260,9 @@ impl Stage for Link {
                 symbols::describe(&duplicates)
             );
         }
-        log.step("adapt calls whose declared result differs from the callee's");
+        log.step(
+            "adapt calls whose declared result or trailing arguments differ from the callee's",
+        );
         let (adapted, adapters_c) = adapt_results(&tc, &manifests, &archives, out, log)?;
         let linked = |archive: &Path| adapted.get(archive).cloned().unwrap_or(archive.to_owned());
         log.step("compile main.c and the program shims");

@@ -34,6 +34,27 @@ pub const WASI_DEFINES: &[&str] = &[
     cxx_runtime::THREADS,
 ];
 
+/// What the wrapper adds to every compile of a package's C: `setjmp` and
+/// `longjmp` over wasm exceptions (qhull's error handling in SciPy needs
+/// them; wasi-libc's `<setjmp.h>` refuses to compile without), in the
+/// standard encoding wasmtime runs. The link adds `-lsetjmp`.
+pub const C_FLAGS: &[&str] = &[
+    "-mllvm",
+    "-wasm-enable-sjlj",
+    "-mllvm",
+    "-wasm-use-legacy-eh=false",
+];
+/// The same for C++, whose compiler already asks for the standard
+/// encoding ([`cxx_runtime::EXCEPTIONS`]; LLVM takes an option once).
+pub const CXX_FLAGS: &[&str] = &["-mllvm", "-wasm-enable-sjlj"];
+/// What the wrapper removes from every command line: `-pthread` (meson's
+/// `dependency('threads')` adds it) makes clang target wasm threads
+/// (shared memory, atomics, real thread-locals), which python.wasm has
+/// not: its guest is single-threaded, with pthreads emulated
+/// ([`WASI_DEFINES`]), and a module's thread-local references cannot even
+/// be linked into one object.
+pub const DROPPED_FLAGS: &[&str] = &["-pthread"];
+
 /// One package build's compiler wrapper: every file and folder it uses is
 /// named here and handed to `static_ext_cc.py` in its configuration
 /// ([`WrapperConfig`]), which names none of its own.
@@ -62,6 +83,12 @@ impl Wrap {
 struct WrapperConfig<'a> {
     cc: PathBuf,
     cxx: PathBuf,
+    /// Added before the arguments of every C compile ([`C_FLAGS`]).
+    cc_flags: &'a [&'a str],
+    /// Added before the arguments of every C++ compile ([`CXX_FLAGS`]).
+    cxx_flags: &'a [&'a str],
+    /// Removed from every command line ([`DROPPED_FLAGS`]).
+    dropped_flags: &'a [&'a str],
     ld: PathBuf,
     build_dir: &'a Path,
     out_dir: &'a Path,
@@ -93,6 +120,9 @@ pub fn write_wrapper(
     let config = WrapperConfig {
         cc: tc.tool("clang"),
         cxx: tc.tool("clang++"),
+        cc_flags: C_FLAGS,
+        cxx_flags: CXX_FLAGS,
+        dropped_flags: DROPPED_FLAGS,
         ld: tc.tool("wasm-ld"),
         build_dir: build,
         out_dir: out,
@@ -262,6 +292,72 @@ pub fn guest_build_deps_view(
     Ok(Some(view))
 }
 
+/// The console scripts of the guest packages in `view` (numpy's `f2py`
+/// and `numpy-config`, which SciPy's meson runs) as programs in
+/// `<view>/bin`, each run by `python` (the target-python view, so that
+/// they see the guest packages' wasm32 headers); the directory, or `None`
+/// when they declare none.
+pub fn write_console_scripts(view: &Path, python: &Path) -> Result<Option<PathBuf>> {
+    let bin = view.join("bin");
+    let mut wrote = false;
+    for entry in fs::read_dir(view)? {
+        let points = entry?.path().join("entry_points.txt");
+        if !points.is_file() {
+            continue;
+        }
+        for (name, target) in console_scripts(&fs::read_to_string(&points)?) {
+            let Some((module, attr)) = target.split_once(':') else {
+                continue;
+            };
+            let head = attr.split('.').next().unwrap_or(attr);
+            fs::create_dir_all(&bin)?;
+            // `-P`: like an installed script, it must not import from the
+            // directory it runs in (SciPy's `signal` shadows the stdlib's).
+            Wrapper::new(python)
+                .args(["-P", "-c"])
+                .arg(format!(
+                    "import sys\nfrom {module} import {head}\nsys.exit({attr}())"
+                ))
+                .write(&bin.join(name))?;
+            wrote = true;
+        }
+    }
+    Ok(wrote.then_some(bin))
+}
+
+/// `name = module:attr` lines of an `entry_points.txt`'s
+/// `[console_scripts]` section (extras in brackets dropped).
+fn console_scripts(text: &str) -> Vec<(String, String)> {
+    let mut section = "";
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name;
+        } else if section == "console_scripts"
+            && let Some((name, target)) = line.split_once('=')
+        {
+            let target = target.split('[').next().unwrap_or(target).trim();
+            out.push((name.trim().to_owned(), target.to_owned()));
+        }
+    }
+    out
+}
+
+/// The `lib/pkgconfig` directories in `view` (numpy's `numpy.pc`, which
+/// SciPy's `dependency('numpy')` asks pkg-config for).
+pub fn pkg_config_dirs_in(view: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for file in files_under(view)? {
+        if file.extension().is_some_and(|e| e == "pc")
+            && let Some(dir) = file.parent()
+            && dir.ends_with("lib/pkgconfig")
+        {
+            dirs.insert(dir.to_owned());
+        }
+    }
+    Ok(dirs.into_iter().collect())
+}
+
 /// The directories of a wheel's tree that hold C headers or static
 /// libraries for other builds (numpy's `_core/include`, `_core/lib`): the
 /// outermost `include` or `lib` directory above each file.
@@ -298,6 +394,21 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn console_scripts_are_read_from_their_section_only() {
+        let text = "[console_scripts]\nf2py = numpy.f2py.f2py2e:main\nnumpy-config = numpy._configtool:main [extra]\n\n[gui_scripts]\nx = y:z\n";
+        assert_eq!(
+            console_scripts(text),
+            [
+                ("f2py".to_owned(), "numpy.f2py.f2py2e:main".to_owned()),
+                (
+                    "numpy-config".to_owned(),
+                    "numpy._configtool:main".to_owned()
+                ),
+            ]
+        );
+    }
+
     /// The script reads its configuration by key; every key it reads must
     /// be a field this side writes, and every field must be read.
     #[test]
@@ -306,6 +417,9 @@ mod tests {
         let config = WrapperConfig {
             cc: p.into(),
             cxx: p.into(),
+            cc_flags: &[],
+            cxx_flags: &[],
+            dropped_flags: &[],
             ld: p.into(),
             build_dir: p,
             out_dir: p,

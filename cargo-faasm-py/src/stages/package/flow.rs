@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use fs_err as fs;
 
+use super::absent;
 use super::cross::{Wrap, build_shims, guest_build_deps_view, write_wrapper};
 use super::manifest::Manifest;
 use super::modules;
@@ -98,6 +99,7 @@ pub fn build(
 
     log.step("collect");
     remove_extension_files(cx, &site)?;
+    absent::write(package, &site)?;
     let mut manifest = Manifest {
         modules: modules::privatize(&build.tc, &package.name, &build.wrap.modules, out, log)?,
         extra_archives: Vec::new(),

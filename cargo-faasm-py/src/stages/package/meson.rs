@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use fs_err as fs;
 
-use super::cross::{WASI_DEFINES, Wrap, write_target_python};
+use super::cross::{
+    WASI_DEFINES, Wrap, pkg_config_dirs_in, write_console_scripts, write_target_python,
+};
 use super::flow::{Backend, Build};
 use super::manifest::Manifest;
 use crate::pipeline::StageContext;
@@ -29,12 +31,28 @@ impl Backend for Meson {
         let (package, src, out, tools) = (b.package, &b.src, &b.out, &b.tools_bin);
         let build = self.build_dir(src, out);
         // Build scripts run by the target python (pandas' version and
-        // template generators) import the build tools too.
-        let mut python_path = vec![b.tools_site.as_path()];
-        python_path.extend(b.guest_build_deps.as_deref());
+        // template generators) import the build tools too, after the guest
+        // packages: a build tool may bring its own host copy of one
+        // (Pythran needs numpy), whose headers are the host's.
+        let mut python_path: Vec<&Path> = b.guest_build_deps.iter().map(|v| v.as_path()).collect();
+        python_path.push(&b.tools_site);
         let target_python = write_target_python(cx, out, &b.host_python, &b.cpython, &python_path)?;
-        let pkg_config_dirs = pkg_config_dirs(cx, package)?;
-        let cross = write_cross_file(out, &b.tc, &b.wrap, tools, &target_python, &pkg_config_dirs)?;
+        let mut pkg_config_dirs = pkg_config_dirs(cx, package)?;
+        let mut scripts = None;
+        if let Some(view) = &b.guest_build_deps {
+            pkg_config_dirs.extend(pkg_config_dirs_in(view)?);
+            scripts = write_console_scripts(view, &target_python)?;
+        }
+        let config_tools = config_tools(tools, scripts.as_deref(), &target_python)?;
+        let cross = write_cross_file(
+            out,
+            &b.tc,
+            &b.wrap,
+            tools,
+            &target_python,
+            &pkg_config_dirs,
+            &config_tools,
+        )?;
 
         // numpy vendors its own meson; everything else uses the lock's.
         let vendored = src.join("vendored-meson/meson/meson.py");
@@ -50,7 +68,12 @@ impl Backend for Meson {
             }
             meson
         };
-        let path = path_with(&[tools]);
+        // The guest packages' own programs (numpy's `f2py`) before the
+        // build tools' (a host copy of the same package).
+        let path = match &scripts {
+            Some(bin) => path_with(&[bin, tools]),
+            None => path_with(&[tools]),
+        };
         let with_env = |mut cmd: Cmd| {
             for (key, value) in &package.env {
                 cmd = cmd.env(key, value);
@@ -156,6 +179,44 @@ fn check_libraries_linked(cx: &StageContext, package: &Package, manifest: &Manif
     Ok(())
 }
 
+/// The `*-config` programs a build may ask about the host machine
+/// (pybind11's `pybind11-config`, numpy's `numpy-config`), each as the
+/// command the cross file names: a build tool's run by the target python,
+/// so that it reports the wasm build's include directories rather than the
+/// host python's; a guest package's as it is (it runs the target python
+/// already), taking precedence.
+fn config_tools(
+    tools: &Path,
+    guest_scripts: Option<&Path>,
+    target_python: &Path,
+) -> Result<std::collections::BTreeMap<String, Vec<PathBuf>>> {
+    let mut found = std::collections::BTreeMap::new();
+    let configs = |dir: &Path| -> Result<Vec<(String, PathBuf)>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with("-config") && path.is_file() {
+                out.push((name, path));
+            }
+        }
+        Ok(out)
+    };
+    for (name, path) in configs(tools)? {
+        found.insert(name, vec![target_python.to_owned(), path]);
+    }
+    if let Some(dir) = guest_scripts {
+        for (name, path) in configs(dir)? {
+            found.insert(name, vec![path]);
+        }
+    }
+    Ok(found)
+}
+
 fn write_cross_file(
     out: &Path,
     tc: &Toolchain,
@@ -163,8 +224,16 @@ fn write_cross_file(
     tools: &Path,
     target_python: &Path,
     pkg_config_dirs: &[PathBuf],
+    config_tools: &std::collections::BTreeMap<String, Vec<PathBuf>>,
 ) -> Result<PathBuf> {
     let quote = |p: &Path| format!("'{}'", p.display());
+    let config_tools: String = config_tools
+        .iter()
+        .map(|(name, command)| {
+            let words: Vec<String> = command.iter().map(|p| quote(p)).collect();
+            format!("{name} = [{}]\n", words.join(", "))
+        })
+        .collect();
     // The host's pkg-config, looking only at the wasm libraries' own `.pc`
     // files (meson sets PKG_CONFIG_LIBDIR from `pkg_config_libdir` for the
     // host machine of a cross build), or none at all.
@@ -192,6 +261,7 @@ fn write_cross_file(
          cython = {cython}\n\
          python = {python}\n\
          pkg-config = {pkg_config}\n\
+         {config_tools}\
          \n\
          [host_machine]\n\
          system = 'wasi'\n\

@@ -8,6 +8,7 @@
 //! backends. A package's source is its sdist, or a directory of the
 //! project, copied.
 
+mod absent;
 mod cross;
 mod flow;
 mod manifest;
@@ -66,6 +67,8 @@ impl Stage for PackageStage {
             include_str!("modules.rs"),
             include_str!("../../namespace.rs"),
             include_str!("pep517.rs"),
+            include_str!("absent.rs"),
+            absent::FINDER,
             include_str!("../../pyproject.rs"),
             include_str!("../build_tools.rs"),
             cross::STATIC_EXT_CC,
@@ -116,6 +119,9 @@ impl Stage for PackageStage {
         fp.add("meson-options", p.meson_options.join("\n"));
         for (key, value) in &p.env {
             fp.add("env", format!("{key}={value}"));
+        }
+        for (module, reason) in &p.absent_modules {
+            fp.add("absent", format!("{module}={reason}"));
         }
     }
 

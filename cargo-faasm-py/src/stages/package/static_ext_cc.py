@@ -15,7 +15,10 @@ and folder this script reads or writes, so this script names none:
   symbol, renamed after the dotted name (as a shared library keeps
   everything else to itself). Builds that link in a temporary copy of
   their tree lose nothing;
-- anything else goes to the real compiler unchanged.
+- anything else goes to the real compiler, after the flags the
+  configuration gives every C (`cc_flags`) or C++ (`cxx_flags`) compile.
+
+Either way the flags of `dropped_flags` are removed first.
 
 A module's dotted name comes from the build backend's own list of the
 extensions it builds: meson's introspection, which `static_ext_cc.py
@@ -284,12 +287,16 @@ def main(argv):
         return
     if mode not in ("cc", "c++"):
         sys.exit(f"static_ext_cc: unknown mode {mode!r} (cc, c++ or index)")
-    args = expand_response_files(argv[2:])
+    dropped = set(config["dropped_flags"])
+    args = [a for a in expand_response_files(argv[2:]) if a not in dropped]
     if "-shared" in args:
         archive(config, load_index(config), args)
     else:
-        real = config["cxx"] if mode == "c++" else config["cc"]
-        os.execv(real, [real] + args)
+        if mode == "c++":
+            real, flags = config["cxx"], config["cxx_flags"]
+        else:
+            real, flags = config["cc"], config["cc_flags"]
+        os.execv(real, [real] + flags + args)
 
 
 if __name__ == "__main__":

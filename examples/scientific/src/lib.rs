@@ -1,0 +1,2 @@
+//! Nothing: this crate only carries the scientific project's faasm-py
+//! configuration (`Cargo.toml`).
