@@ -271,24 +271,21 @@ pub fn guest_build_deps_view(
                 package.name
             )
         })?;
-        unzip(&wheel, &view, log)?;
+        // Each wheel is unpacked on its own and its C directories replaced
+        // there, so that a later wheel never touches an earlier one's
+        // (SciPy's view must keep numpy's wasm32 `lib` for scikit-learn).
+        let unpacked = out.join("guest-build-deps.unpack").join(dep);
+        let _ = std::fs::remove_dir_all(&unpacked);
+        unzip(&wheel, &unpacked, log)?;
         let wasm_site = cx
             .output(&StageId::Package(dep.clone()))?
             .join("site-packages");
-        let mut replaced = 0;
-        for dir in c_dirs(&view)? {
-            let rel = dir.strip_prefix(&view).unwrap_or(&dir).to_owned();
-            let wasm = wasm_site.join(&rel);
-            fs::remove_dir_all(&dir)?;
-            if wasm.is_dir() {
-                copy_tree(&wasm, &dir)?;
-                replaced += 1;
-            }
-        }
-        if replaced == 0 {
+        if replace_c_dirs(&unpacked, &wasm_site)? == 0 {
             log.note(&format!("{dep} ships no C headers or libraries"));
         }
+        merge_into(&unpacked, &view)?;
     }
+    let _ = std::fs::remove_dir_all(out.join("guest-build-deps.unpack"));
     Ok(Some(view))
 }
 
@@ -358,6 +355,38 @@ pub fn pkg_config_dirs_in(view: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs.into_iter().collect())
 }
 
+/// Replaces every C directory of the unpacked wheel at `root` by the wasm
+/// build's at the same place under `wasm_site` (removed when the wasm build
+/// has none); how many were replaced.
+fn replace_c_dirs(root: &Path, wasm_site: &Path) -> Result<usize> {
+    let mut replaced = 0;
+    for dir in c_dirs(root)? {
+        let rel = dir.strip_prefix(root).unwrap_or(&dir).to_owned();
+        let wasm = wasm_site.join(&rel);
+        fs::remove_dir_all(&dir)?;
+        if wasm.is_dir() {
+            copy_tree(&wasm, &dir)?;
+            replaced += 1;
+        }
+    }
+    Ok(replaced)
+}
+
+/// Moves the top-level entries of `from` into `into`, merging into a
+/// directory that is already there.
+fn merge_into(from: &Path, into: &Path) -> Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = into.join(entry.file_name());
+        if dest.exists() {
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            fs::rename(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
+}
+
 /// The directories of a wheel's tree that hold C headers or static
 /// libraries for other builds (numpy's `_core/include`, `_core/lib`): the
 /// outermost `include` or `lib` directory above each file.
@@ -393,6 +422,39 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// scikit-learn compiles against numpy and SciPy: adding SciPy's wheel
+    /// must leave numpy's wasm32 headers and libraries in the view.
+    #[test]
+    fn a_later_wheel_keeps_an_earlier_wheels_c_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let put = |rel: &str, text: &str| {
+            let path = tmp.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        put("numpy-wasm/numpy/_core/lib/libnpymath.a", "wasm32");
+        put("numpy-wasm/numpy/_core/include/numpy/npy.h", "wasm32");
+        put("scipy-wasm/scipy/lib/x.h", "wasm32");
+        put("numpy-native/numpy/_core/lib/libnpymath.a", "x86_64");
+        put("numpy-native/numpy/_core/include/numpy/npy.h", "x86_64");
+        put("numpy-native/numpy/__init__.py", "");
+        put("scipy-native/scipy/lib/x.h", "x86_64");
+        put("scipy-native/scipy/__init__.py", "");
+        let view = tmp.path().join("view");
+        fs::create_dir_all(&view).unwrap();
+        for dep in ["numpy", "scipy"] {
+            let unpacked = tmp.path().join(format!("{dep}-native"));
+            let wasm = tmp.path().join(format!("{dep}-wasm"));
+            assert!(replace_c_dirs(&unpacked, &wasm).unwrap() > 0);
+            merge_into(&unpacked, &view).unwrap();
+        }
+        let read = |rel: &str| fs::read_to_string(view.join(rel)).unwrap();
+        assert_eq!(read("numpy/_core/lib/libnpymath.a"), "wasm32");
+        assert_eq!(read("numpy/_core/include/numpy/npy.h"), "wasm32");
+        assert_eq!(read("scipy/lib/x.h"), "wasm32");
+        assert!(view.join("numpy/__init__.py").is_file());
+    }
 
     #[test]
     fn console_scripts_are_read_from_their_section_only() {
