@@ -6,6 +6,9 @@ by the native python.
 - `compute.py --list`: prints the case names as a JSON list;
 - `compute.py --case NAME CALLS`: one warm-up call of NAME, then CALLS more,
   printing nothing (`bench --ops` counts the operators of the difference).
+
+pandas and SciPy cases are added where the interpreter can import them (a
+project that lists them, such as examples/scientific, on both sides).
 """
 
 import json
@@ -69,6 +72,33 @@ CASES = {
     "numpy: sin(a) + exp(a) 1e6": lambda: np.sin(E1E6) + np.exp(E1E6),
     "numpy: sum/mean/std 1e7": lambda: (R1E7.sum(), R1E7.mean(), R1E7.std()),
 }
+
+try:
+    import pandas as pd
+except ImportError:
+    pd = None
+else:
+    FRAME = pd.DataFrame({"k": rng.integers(0, 1000, 1_000_000), "v": rng.random(1_000_000)})
+    CASES["pandas: groupby sum 1e6"] = lambda: FRAME.groupby("k")["v"].sum()
+
+try:
+    import scipy.linalg
+    import scipy.optimize
+    import scipy.sparse
+except ImportError:
+    scipy = None
+else:
+    SYM300 = A300 @ A300.T
+    X0 = np.full(8, 1.5)
+    SPARSE = scipy.sparse.random_array(
+        (20_000, 20_000), density=1e-3, format="csr", rng=np.random.default_rng(1)
+    )
+    DENSE = rng.random((20_000, 16))
+    CASES["scipy: linalg.eigh 300x300"] = lambda: scipy.linalg.eigh(SYM300)
+    CASES["scipy: minimize Rosenbrock (BFGS)"] = lambda: scipy.optimize.minimize(
+        scipy.optimize.rosen, X0, jac=scipy.optimize.rosen_der, method="BFGS"
+    )
+    CASES["scipy: sparse csr @ dense 2e4x2e4"] = lambda: SPARSE @ DENSE
 
 
 def main():

@@ -17,6 +17,11 @@
 //!   two builds of python.wasm on a noisy machine);
 //! - `--load`: the embedding API under load, many calls from every core
 //!   through one `harness::Python` (see [`load`]).
+//!
+//! `--manifest-path` benches another project's python.wasm (the scientific
+//! project's: its preimported modules become start-up rows, and the
+//! compute script adds its pandas and SciPy cases where it can import
+//! them, on both sides).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,13 +61,29 @@ pub struct Options {
     pub operations: bool,
     /// The load benchmark instead of the cases.
     pub load: Option<load::Options>,
+    /// The project whose python.wasm is benched (default: this workspace).
+    pub manifest: Option<PathBuf>,
 }
 
 pub fn bench(options: &Options) -> Result<()> {
-    check(cargo().args(["faasm-py", "build", "-q"]))?;
-    let layout = Layout::discover(Some(&workspace_root().join("Cargo.toml")), None, None)?;
+    let manifest = match &options.manifest {
+        Some(path) => std::path::absolute(path)
+            .with_context(|| format!("--manifest-path {}", path.display()))?,
+        None => workspace_root().join("Cargo.toml"),
+    };
+    if !manifest.is_file() {
+        bail!("--manifest-path {}: no such file", manifest.display());
+    }
+    let project = ["--manifest-path".to_owned(), manifest.display().to_string()];
+    check(
+        cargo()
+            .args(["faasm-py"])
+            .args(&project)
+            .args(["build", "-q"]),
+    )?;
+    let layout = Layout::discover(Some(&manifest), None, None)?;
     if options.suites {
-        return suites(&layout);
+        return suites(&layout, &project);
     }
     if options.operations {
         return operations(&layout);
@@ -99,15 +120,16 @@ pub fn bench(options: &Options) -> Result<()> {
     );
 
     let startup = startup_cases(&layout)?;
-    whole_process_startup(&faasm_py, &native, &startup, runs)?;
+    whole_process_startup(&faasm_py, &project, &native, &startup, runs)?;
     warm_startup(&layout, &native, &startup, runs)?;
-    compute(&faasm_py, &native, runs)
+    compute(&faasm_py, &project, &native, runs)
 }
 
 /// Start-up, as a user sees it: `cargo faasm-py run` (snapshot and plain)
 /// against the native python, whole processes.
 fn whole_process_startup(
     faasm_py: &Path,
+    project: &[String],
     native: &Path,
     cases: &[(String, String)],
     runs: usize,
@@ -118,7 +140,7 @@ fn whole_process_startup(
             let mut n = Vec::new();
             for _ in 0..runs {
                 let mut cmd = Command::new(faasm_py);
-                cmd.args(["faasm-py", "-q", "run"]);
+                cmd.arg("faasm-py").args(project).args(["-q", "run"]);
                 cmd.args(extra);
                 cmd.args(["--", "-c", code]);
                 w.push(time(&mut cmd)?);
@@ -165,18 +187,23 @@ fn warm_startup(
 }
 
 /// Compute, timed inside each interpreter.
-fn compute(faasm_py: &Path, native: &Path, runs: usize) -> Result<()> {
+fn compute(faasm_py: &Path, project: &[String], native: &Path, runs: usize) -> Result<()> {
     let script = "xtask/bench/compute.py";
     let mut w: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     let mut n: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     for _ in 0..runs {
         let mut cmd = Command::new(faasm_py);
-        cmd.args(["faasm-py", "-q", "run", "--", script, "3"]);
+        cmd.arg("faasm-py")
+            .args(project)
+            .args(["-q", "run", "--", script, "3"]);
         collect(&mut w, &output(cmd.current_dir(workspace_root()))?)?;
         let mut cmd = Command::new(native);
         // python.wasm has no threads: the wheel's OpenBLAS gets one too.
         cmd.args([script, "3"]).env("OPENBLAS_NUM_THREADS", "1");
         collect(&mut n, &output(cmd.current_dir(workspace_root()))?)?;
+    }
+    if let Some(only) = w.keys().find(|name| !n.contains_key(*name)) {
+        bail!("case `{only}` is missing from the native side's output");
     }
     let names: Vec<String> = n.keys().cloned().collect();
     for name in names {
@@ -312,10 +339,12 @@ fn collect(into: &mut BTreeMap<String, Vec<Duration>>, json: &str) -> Result<()>
 
 /// `cargo faasm-py test numpy --native`, then each module's wall time in
 /// the guest over its native time, and the sums.
-fn suites(layout: &Layout) -> Result<()> {
+fn suites(layout: &Layout, project: &[String]) -> Result<()> {
     // The gate's verdict does not matter here, only the times.
     let _ = cargo()
-        .args(["faasm-py", "test", "numpy", "--native"])
+        .arg("faasm-py")
+        .args(project)
+        .args(["test", "numpy", "--native"])
         .status();
     // Read through the type `test` writes them with.
     let read = |file: PathBuf| -> Result<BTreeMap<String, f64>> {

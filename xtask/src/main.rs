@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <bench [--runs N] [--suites | --ops | --load [--calls N] [--native-calls N] [--threads N]] | ci>";
+const USAGE: &str = "usage: cargo xtask <bench [--manifest-path PATH] [--runs N] [--suites | --ops | --load [--calls N] [--native-calls N] [--threads N]] | ci>";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +52,7 @@ fn parse_bench(args: &[String]) -> Result<bench::Options> {
         suites: false,
         operations: false,
         load: None,
+        manifest: None,
     };
     // Given only with --load; kept apart until the end so their order does
     // not matter.
@@ -72,6 +73,10 @@ fn parse_bench(args: &[String]) -> Result<bench::Options> {
         };
         match arg.as_str() {
             "--runs" => options.runs = number(1..=1000)?,
+            "--manifest-path" => match args.next() {
+                Some(path) => options.manifest = Some(path.into()),
+                None => bail!("--manifest-path takes the path of a project's Cargo.toml\n{USAGE}"),
+            },
             "--suites" => options.suites = true,
             "--ops" => options.operations = true,
             "--load" => options.load = Some(bench::load::Options::default()),

@@ -61,6 +61,36 @@ impl Link {
     }
 }
 
+/// The adapters one object (`what`, as the log names it) needs, if any:
+/// its calls renamed to them, written to `dir/member`; the file and the
+/// adapters.
+fn adapt_object(
+    what: &str,
+    member: &str,
+    object: &[u8],
+    definitions: &BTreeMap<String, adapters::Signature>,
+    dir: &Path,
+    log: &mut Log,
+) -> Result<Option<(PathBuf, Vec<adapters::Adapter>)>> {
+    let found = adapters::function_symbols(object).map_err(|e| anyhow::anyhow!("{what}: {e:#}"))?;
+    let needed = adapters::adapters(&found.undefined, definitions);
+    if needed.is_empty() {
+        return Ok(None);
+    }
+    for adapter in needed.values() {
+        log.note(&format!(
+            "{what}: calls `{}` as {}, which is {}: through `{}`",
+            adapter.callee, adapter.caller_type, adapter.callee_type, adapter.name
+        ));
+    }
+    let renames = needed.iter().map(|(i, a)| (*i, a.name.clone())).collect();
+    let (object, _) = crate::namespace::rename_undefined_functions(object, &renames)?;
+    fs::create_dir_all(dir)?;
+    let file = dir.join(member);
+    fs::write(&file, object)?;
+    Ok(Some((file, needed.into_values().collect())))
+}
+
 /// Routes each package module's calls whose declared result differs from
 /// the one definition among `archives`, or that pass trailing arguments it
 /// does not take, through an adapter
@@ -108,27 +138,15 @@ fn adapt_results(
         let [(member, Some(object))] = members.as_slice() else {
             continue;
         };
-        let found = adapters::function_symbols(object)
-            .map_err(|e| anyhow::anyhow!("{}: {e:#}", row.archive.display()))?;
-        let needed = adapters::adapters(&found.undefined, &definitions);
-        if needed.is_empty() {
+        let what = row.module.to_string();
+        let Some((file, needed)) = adapt_object(&what, member, object, &definitions, &dir, log)?
+        else {
             continue;
-        }
-        for adapter in needed.values() {
-            log.note(&format!(
-                "{}: calls `{}` as {}, which is {}: through `{}`",
-                row.module, adapter.callee, adapter.caller_type, adapter.callee_type, adapter.name
-            ));
-        }
-        let renames = needed.iter().map(|(i, a)| (*i, a.name.clone())).collect();
-        let (object, _) = crate::namespace::rename_undefined_functions(object, &renames)?;
-        fs::create_dir_all(&dir)?;
-        let file = dir.join(member);
-        fs::write(&file, object)?;
+        };
         let archive = dir.join(format!("lib{}.a", row.module));
         tc.archive(&archive, &[file], log)?;
         adapted.insert(row.archive.clone(), archive);
-        all.extend(needed.into_values());
+        all.extend(needed);
     }
     // The C libraries' members call one another too: OpenBLAS's C LAPACK
     // declares `void` routines that OpenBLAS itself defines returning
@@ -154,29 +172,13 @@ fn adapt_results(
             let Some(data) = data.filter(|d| !symbols::is_bitcode(d)) else {
                 continue;
             };
-            let found = adapters::function_symbols(data)
-                .map_err(|e| anyhow::anyhow!("{}({member}): {e:#}", library.display()))?;
-            let needed = adapters::adapters(&found.undefined, &definitions);
-            if needed.is_empty() {
-                continue;
+            let what = format!("{}({member})", library.display());
+            if let Some((file, needed)) =
+                adapt_object(&what, member, data, &definitions, &member_dir, log)?
+            {
+                rewritten.push(file);
+                all.extend(needed);
             }
-            for adapter in needed.values() {
-                log.note(&format!(
-                    "{}({member}): calls `{}` as {}, which is {}: through `{}`",
-                    library.display(),
-                    adapter.callee,
-                    adapter.caller_type,
-                    adapter.callee_type,
-                    adapter.name
-                ));
-            }
-            let renames = needed.iter().map(|(i, a)| (*i, a.name.clone())).collect();
-            let (object, _) = crate::namespace::rename_undefined_functions(data, &renames)?;
-            fs::create_dir_all(&member_dir)?;
-            let file = member_dir.join(member);
-            fs::write(&file, object)?;
-            rewritten.push(file);
-            all.extend(needed.into_values());
         }
         if rewritten.is_empty() {
             continue;
