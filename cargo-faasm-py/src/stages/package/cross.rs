@@ -276,6 +276,8 @@ pub fn guest_build_deps_view(
         // (SciPy's view must keep numpy's wasm32 `lib` for scikit-learn).
         let unpacked = out.join("guest-build-deps.unpack").join(dep);
         let _ = std::fs::remove_dir_all(&unpacked);
+        // unzip makes only the last directory of its destination.
+        fs::create_dir_all(&unpacked)?;
         unzip(&wheel, &unpacked, log)?;
         let wasm_site = cx
             .output(&StageId::Package(dep.clone()))?
