@@ -102,7 +102,9 @@ pub fn bench(options: &Options) -> Result<()> {
         "--bin",
         "cargo-faasm-py",
     ]))?;
-    let faasm_py = layout.target.join("release/cargo-faasm-py");
+    // This workspace's target directory, which another project's need not share.
+    let own = Layout::discover(Some(&workspace_root().join("Cargo.toml")), None, None)?;
+    let faasm_py = own.target.join("release/cargo-faasm-py");
     let native = layout.native_env().join("bin/python");
     if !native.is_file() {
         bail!(
